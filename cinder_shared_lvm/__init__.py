@@ -1,0 +1,1 @@
+"""Shared-LUN LVM backend for OpenStack Cinder and Nova."""

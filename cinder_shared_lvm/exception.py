@@ -1,0 +1,56 @@
+"""Errors of the LVM layer and the connector.
+
+They derive from os-brick's exceptions only, so that a compute host can use
+them without Cinder installed. The driver turns them into Cinder exceptions.
+"""
+
+from os_brick import exception as brick_exception
+
+
+class SharedLVMError(brick_exception.BrickException):
+    message = "Shared LVM error: %(reason)s"
+
+
+class InvalidName(SharedLVMError, brick_exception.InvalidParameterValue):
+    message = ("Invalid %(kind)s name %(name)r: %(reason)s. Nothing was "
+               "changed.")
+
+
+class InvalidSize(SharedLVMError, brick_exception.InvalidParameterValue):
+    message = "Invalid size %(size)r for %(name)s: %(reason)s."
+
+
+class ReadOnlyRole(SharedLVMError):
+    message = ("Refusing %(command)s on VG %(vg)s: this host runs LVM as a "
+               "read-only reader; only the cinder-volume host may change "
+               "the shared VG's metadata.")
+
+
+class VolumeGroupNotFound(SharedLVMError):
+    message = ("Volume group %(vg)s is not visible through devices "
+               "%(devices)s on this host. Check that the shared LUN is "
+               "presented here and that the devices filter names it.")
+
+
+class LVNotFound(SharedLVMError):
+    message = "Logical volume %(vg)s/%(lv)s does not exist."
+
+
+class LVMCommandFailed(SharedLVMError):
+    message = ("LVM command %(command)s failed for %(target)s (exit code "
+               "%(exit_code)s): %(stderr)s")
+
+
+class DeviceBusy(SharedLVMError):
+    message = ("Logical volume %(path)s is still open on this host; refusing "
+               "to deactivate it. Stop its user or detach with force.")
+
+
+class InvalidConnectionInfo(SharedLVMError,
+                            brick_exception.InvalidParameterValue):
+    message = "Refusing connection info: %(reason)s."
+
+
+class DeviceNotReady(SharedLVMError):
+    message = ("Device %(path)s did not appear within %(timeout)s seconds "
+               "after activation.")

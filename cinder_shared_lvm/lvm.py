@@ -1,0 +1,423 @@
+"""The one LVM command layer, for both sides of a shared volume group.
+
+``SharedLVM`` builds on os-brick's ``LVM`` and closes the gaps that matter on
+a shared LUN (DESIGN.md section 5):
+
+* every command carries the same ``--config``, confined to the shared PVs,
+  with no hints, no udev device list and no devices file; os-brick ignores
+  ``lvm_conf`` in half of its commands and keeps its prefix in a class
+  global that two backends overwrite;
+* every command goes through the instance's executor; os-brick's static
+  helpers call the privileged executor directly, which bypasses it;
+* a *reader* (a compute host) runs with ``metadata_read_only=1`` and refuses
+  metadata writes before LVM sees them;
+* it adds what os-brick lacks: ``--refresh``, tags, ``lv_is_open`` and the
+  free space of the metadata area.
+
+Only this module turns argv lists into LVM commands.
+"""
+
+import re
+from typing import Callable, Optional
+
+from os_brick.local_dev import lvm as brick_lvm
+from os_brick import utils as brick_utils
+from oslo_concurrency import processutils
+from oslo_log import log as logging
+
+from cinder_shared_lvm import exception
+
+LOG = logging.getLogger(__name__)
+
+WRITER = 'writer'
+READER = 'reader'
+
+# LVM's own rules for VG and LV names, minus what LVM would accept but a
+# shell, a path or an LVM tool would trip on: no leading '-' (an option to
+# LVM), no '.'/'..' (a path), and none of the reserved substrings.
+_NAME_RE = re.compile(r'^[A-Za-z0-9+_.][A-Za-z0-9+_.-]*$')
+_RESERVED_LV_SUBSTRINGS = ('_cdata', '_cmeta', '_corig', '_mlog', '_mimage',
+                           '_pmspare', '_rimage', '_rmeta', '_tdata',
+                           '_tmeta', '_vorigin', '_vdata')
+_MAX_NAME_LEN = 127
+_TAG_RE = re.compile(r'^[A-Za-z0-9_+.\-/=!:&#]{1,1024}$')
+
+_LV_FIELDS = ('lv_name', 'lv_uuid', 'lv_size', 'lv_attr', 'origin',
+              'lv_tags')
+_VG_FIELDS = ('vg_name', 'vg_uuid', 'vg_size', 'vg_free', 'lv_count',
+              'vg_extent_size', 'vg_mda_size', 'vg_mda_free',
+              'vg_autoactivation')
+_SEP = '|'
+
+
+def validate_name(name: str, kind: str = 'LV') -> str:
+    """Return *name* if LVM and a shell can both take it, else raise."""
+    if not isinstance(name, str) or not name:
+        raise exception.InvalidName(kind=kind, name=name,
+                                    reason='it must be a non-empty string')
+    if len(name) > _MAX_NAME_LEN:
+        raise exception.InvalidName(kind=kind, name=name,
+                                    reason='it is longer than %d characters'
+                                    % _MAX_NAME_LEN)
+    if name in ('.', '..') or not _NAME_RE.match(name):
+        raise exception.InvalidName(
+            kind=kind, name=name,
+            reason='only letters, digits and "+_.-" are allowed, and it may '
+                   'not start with "-"')
+    if kind == 'LV' and (name.startswith(('snapshot', 'pvmove')) or any(
+            s in name for s in _RESERVED_LV_SUBSTRINGS)):
+        raise exception.InvalidName(kind=kind, name=name,
+                                    reason='LVM reserves this name')
+    return name
+
+
+def validate_tag(tag: str) -> str:
+    if not isinstance(tag, str) or not _TAG_RE.match(tag) or tag[0] == '-':
+        raise exception.InvalidName(kind='tag', name=tag,
+                                    reason='not a valid LVM tag')
+    return tag
+
+
+def _quote(value: str) -> str:
+    return '"%s"' % value.replace('\\', '\\\\').replace('"', '\\"')
+
+
+def build_lvm_config(devices: list, read_only: bool,
+                     extra: str = '') -> str:
+    """The ``--config`` string that every command of this layer carries.
+
+    :param devices: paths of the shared PVs; nothing else is scanned
+    :param read_only: True on compute hosts, which never write metadata
+    :param extra: more LVM config text (LVM takes one ``--config`` only)
+    """
+    accept = ['a|^%s$|' % re.escape(d) for d in devices] + ['r|.*|']
+    filters = '[%s]' % ','.join(_quote(f) for f in accept)
+    # NOTE: hints and udev's device list are caches of what the disks held
+    # at some earlier time; on a shared LUN another host changes the disks,
+    # so both must be off for a reader to see the current metadata.
+    conf = ('devices { filter=%(f)s global_filter=%(f)s '
+            'obtain_device_list_from_udev=0 use_devicesfile=0 '
+            'hints="none" scan_lvs=0 } ' % {'f': filters})
+    if read_only:
+        # NOTE: a reader must never write metadata, not even LVM's own
+        # automatic repairs, nor local metadata backups.
+        conf += ('global { metadata_read_only=1 } '
+                 'backup { backup=0 archive=0 } ')
+    return conf + extra
+
+
+def _parse_rows(out: str, fields: tuple) -> list:
+    rows = []
+    for line in (out or '').splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        values = [v.strip() for v in line.split(_SEP)]
+        if len(values) != len(fields):
+            LOG.warning('Ignoring unparsable LVM report line %r', line)
+            continue
+        rows.append(dict(zip(fields, values)))
+    return rows
+
+
+def _lv_from_row(row: dict) -> dict:
+    attr = row['lv_attr'].ljust(10, '-')
+    tags = [t for t in row['lv_tags'].split(',') if t]
+    return {'name': row['lv_name'],
+            'uuid': row['lv_uuid'],
+            'size_bytes': int(row['lv_size'] or 0),
+            'attr': row['lv_attr'],
+            'origin': row['origin'] or None,
+            'is_snapshot': attr[0] in ('s', 'S'),
+            'has_snapshots': attr[0] in ('o', 'O'),
+            'active': attr[4] == 'a',
+            'open': attr[5] == 'o',
+            'tags': tags}
+
+
+class SharedLVM(brick_lvm.LVM):
+    """One shared VG, seen from one host in one role.
+
+    :param vg_name: name of the shared VG
+    :param devices: paths of the shared PV(s); every command is confined
+                    to them
+    :param role: ``WRITER`` on the cinder-volume host, ``READER`` on
+                 compute hosts
+    :param executor: callable with ``processutils.execute``'s signature
+    :param root_helper: passed through to the executor
+    :param check_vg: read the VG on construction (raises if it is absent)
+    :param extra_config: LVM config text added to every command
+    """
+
+    LV_CMD_PREFIX = ['env', 'LC_ALL=C']
+
+    # NOTE: os-brick's LVM.__init__ rewrites a class-global prefix, can
+    # create thin pools and calls the privileged executor directly, so it
+    # is not called; this class sets the same attributes itself.
+    def __init__(self, vg_name: str, devices: list, role: str = WRITER,
+                 executor: Optional[Callable] = None,
+                 root_helper: Optional[str] = None, check_vg: bool = True,
+                 extra_config: str = ''):
+        brick_lvm.executor.Executor.__init__(
+            self, root_helper=root_helper,
+            execute=executor or processutils.execute)
+        if role not in (WRITER, READER):
+            raise ValueError('role must be %r or %r' % (WRITER, READER))
+        if not devices:
+            raise exception.SharedLVMError(
+                reason='no shared devices configured for VG %s; set '
+                       'shared_lvm_devices' % vg_name)
+        self.vg_name = validate_name(vg_name, 'VG')
+        self.devices = list(devices)
+        self.role = role
+        self.lvm_config = build_lvm_config(self.devices, role == READER,
+                                           extra_config)
+        self.vg_thin_pool = None
+        self.pv_list = []
+        self.vg_uuid = None
+        self.vg_size = self.vg_free_space = 0.0
+        self.vg_lv_count = 0
+        self.vg_provisioned_capacity = 0.0
+        self.vg_mda_size = self.vg_mda_free = 0
+        self.vg_extent_size = 0
+        self.vg_autoactivation = None
+        if check_vg:
+            self.update_volume_group_info()
+
+    # -- command plumbing -------------------------------------------------
+
+    def lvm_argv(self, command: str, *args: str) -> list:
+        """argv for one LVM command with this layer's ``--config``."""
+        return (self.LV_CMD_PREFIX + [command, '--config', self.lvm_config] +
+                list(args))
+
+    def _run(self, command: str, *args: str, target: str = '',
+             write: bool = False, check_exit_code=True) -> tuple:
+        """Run one LVM command; log it and raise a typed error on failure.
+
+        :param target: the VG or LV the command acts on, for the error
+        :param write: the command changes metadata (refused to a reader)
+        """
+        if write and self.role == READER:
+            raise exception.ReadOnlyRole(command=command, vg=self.vg_name)
+        argv = self.lvm_argv(command, *args)
+        try:
+            return self._run_lvm_command(argv)
+        except processutils.ProcessExecutionError as err:
+            if check_exit_code is not True and err.exit_code in (
+                    check_exit_code or []):
+                return err.stdout, err.stderr
+            LOG.error('LVM command failed for %(target)s: %(cmd)s '
+                      'exit=%(rc)s stdout=%(out)r stderr=%(err)r',
+                      {'target': target or self.vg_name, 'cmd': argv,
+                       'rc': err.exit_code, 'out': err.stdout,
+                       'err': err.stderr})
+            raise exception.LVMCommandFailed(
+                command=command, target=target or self.vg_name,
+                exit_code=err.exit_code,
+                stderr=(err.stderr or '').strip()) from err
+
+    @brick_utils.retry(retry=brick_utils.retry_if_exit_code, retry_param=139,
+                       interval=0.5, backoff_rate=0.5)
+    def _run_lvm_command(self, cmd_arg_list: list, root_helper=None,
+                         run_as_root: bool = True) -> tuple:
+        # NOTE: LVM segfaults now and then (LP #1901783); retry exit 139.
+        return self._execute(*cmd_arg_list,
+                             root_helper=root_helper or self._root_helper,
+                             run_as_root=run_as_root)
+
+    def lv_ref(self, name: str) -> str:
+        return '%s/%s' % (self.vg_name, validate_name(name))
+
+    def lv_path(self, name: str) -> str:
+        return '/dev/%s/%s' % (self.vg_name, validate_name(name))
+
+    # -- reports -----------------------------------------------------------
+
+    def vg_report(self) -> Optional[dict]:
+        """The VG's fields in bytes, or None when it is not visible."""
+        out, _err = self._run(
+            'vgs', '--noheadings', '--nosuffix', '--units', 'b',
+            '--separator', _SEP, '-o', ','.join(_VG_FIELDS), '--readonly',
+            self.vg_name, target=self.vg_name, check_exit_code=[5])
+        rows = [r for r in _parse_rows(out, _VG_FIELDS)
+                if r['vg_name'] == self.vg_name]
+        return rows[0] if rows else None
+
+    def update_volume_group_info(self) -> None:
+        """Refresh size, free space, UUID and metadata-area figures.
+
+        Sizes are kept in GiB (floats), as in os-brick; the metadata area
+        in bytes.
+        """
+        row = self.vg_report()
+        if row is None:
+            raise exception.VolumeGroupNotFound(vg=self.vg_name,
+                                                devices=self.devices)
+        gib = float(1 << 30)
+        self.vg_uuid = row['vg_uuid']
+        self.vg_size = int(row['vg_size']) / gib
+        self.vg_free_space = int(row['vg_free']) / gib
+        self.vg_lv_count = int(row['lv_count'])
+        self.vg_extent_size = int(row['vg_extent_size'])
+        self.vg_mda_size = int(row['vg_mda_size'])
+        self.vg_mda_free = int(row['vg_mda_free'])
+        self.vg_autoactivation = row['vg_autoactivation']
+        self.vg_provisioned_capacity = round(
+            sum(lv['size_bytes'] for lv in self.list_lvs()
+                if not lv['is_snapshot']) / gib, 2)
+
+    def list_lvs(self, name: Optional[str] = None) -> list:
+        """LVs of the VG (or the one named) with their state on this host."""
+        target = self.lv_ref(name) if name else self.vg_name
+        out, _err = self._run(
+            'lvs', '--noheadings', '--nosuffix', '--units', 'b',
+            '--separator', _SEP, '-o', ','.join(_LV_FIELDS), '--readonly',
+            target, target=target, check_exit_code=[5] if name else True)
+        return [_lv_from_row(r) for r in _parse_rows(out, _LV_FIELDS)]
+
+    def get_lv(self, name: str) -> Optional[dict]:
+        """Report of one LV, or None when it does not exist."""
+        for lv in self.list_lvs(name):
+            if lv['name'] == name:
+                return lv
+        return None
+
+    def get_volumes(self, lv_name: Optional[str] = None) -> list:
+        """os-brick's shape: dicts with vg, name and size in GiB."""
+        return [{'vg': self.vg_name, 'name': lv['name'],
+                 'size': '%.2f' % (lv['size_bytes'] / float(1 << 30))}
+                for lv in self.list_lvs(lv_name)]
+
+    def get_volume(self, name: str) -> Optional[dict]:
+        for vol in self.get_volumes(name):
+            if vol['name'] == name:
+                return vol
+        return None
+
+    def lv_has_snapshot(self, name: str) -> bool:
+        lv = self.get_lv(name)
+        return bool(lv and lv['has_snapshots'])
+
+    def snapshots_of(self, origin: str, lvs: Optional[list] = None) -> list:
+        """Names of the COW snapshots whose origin is *origin*."""
+        lvs = self.list_lvs() if lvs is None else lvs
+        return [lv['name'] for lv in lvs if lv['origin'] == origin]
+
+    def _lv_is_active(self, name: str) -> bool:
+        lv = self.get_lv(name)
+        return bool(lv and lv['active'])
+
+    def lv_is_open(self, name: str) -> bool:
+        lv = self.get_lv(name)
+        return bool(lv and lv['open'])
+
+    def get_physical_volumes(self) -> list:
+        out, _err = self._run(
+            'pvs', '--noheadings', '--nosuffix', '--units', 'b',
+            '--separator', _SEP, '-o', 'vg_name,pv_name,pv_size,pv_free',
+            '--readonly', target=self.vg_name)
+        fields = ('vg', 'name', 'size', 'available')
+        self.pv_list = [r for r in _parse_rows(out, fields)
+                        if r['vg'] == self.vg_name]
+        return self.pv_list
+
+    # -- metadata writes (writer only) -----------------------------------
+
+    def create_volume(self, name: str, size_str: str, lv_type='default',
+                      mirror_count=0, tags: tuple = ()) -> None:
+        """Create a thick LV, inactive, never autoactivated.
+
+        :param size_str: an LVM size such as ``'10g'``
+        """
+        if lv_type != 'default' or mirror_count:
+            raise exception.SharedLVMError(
+                reason='only thick, unmirrored LVs are supported on a '
+                       'shared VG')
+        args = ['-n', validate_name(name), '-L', size_str]
+        for tag in tags:
+            args += ['--addtag', validate_tag(tag)]
+        # NOTE: -an keeps the new LV off this host; zeroing needs an active
+        # LV, so it is off too (-Zn). --setautoactivation n stops a compute
+        # host from activating the LV at boot or on a udev event.
+        self._run('lvcreate', *args, '-an', '-Zn', '--setautoactivation', 'n',
+                  '--yes', self.vg_name, target=self.lv_ref(name), write=True)
+
+    def create_lv_snapshot(self, name: str, source_lv_name: str,
+                           lv_type='default', size_str: Optional[str] = None,
+                           tags: tuple = ()) -> None:
+        """Create a thick COW snapshot of *source_lv_name*."""
+        if size_str is None:
+            lv = self.get_lv(source_lv_name)
+            if lv is None:
+                raise exception.LVNotFound(vg=self.vg_name,
+                                           lv=source_lv_name)
+            size_str = '%db' % lv['size_bytes']
+        args = ['-s', '-n', validate_name(name), '-L', size_str]
+        for tag in tags:
+            args += ['--addtag', validate_tag(tag)]
+        self._run('lvcreate', *args, '--setautoactivation', 'n', '--yes',
+                  self.lv_ref(source_lv_name), target=self.lv_ref(name),
+                  write=True)
+
+    def delete(self, name: str) -> None:
+        """Remove an LV (and deactivate it here first, if it is active)."""
+        self._run('lvremove', '-f', self.lv_ref(name),
+                  target=self.lv_ref(name), write=True)
+
+    def extend_volume(self, lv_name: str, new_size: str) -> None:
+        """Grow an LV to *new_size* (an LVM size such as ``'12g'``).
+
+        Unlike os-brick, this never deactivates an origin with snapshots:
+        LVM grows an active origin itself, and a host that has the LV
+        active picks up the new table with ``refresh_lv``.
+        """
+        self._run('lvextend', '-L', new_size, self.lv_ref(lv_name),
+                  target=self.lv_ref(lv_name), write=True)
+
+    def rename_volume(self, lv_name: str, new_name: str) -> None:
+        self._run('lvrename', self.vg_name, validate_name(lv_name),
+                  validate_name(new_name), target=self.lv_ref(lv_name),
+                  write=True)
+
+    def revert(self, snapshot_name: str) -> None:
+        """Merge a snapshot into its origin; the snapshot is consumed.
+
+        The origin must be active on this host and closed, so that the
+        merge runs now, in the foreground, instead of at some later
+        activation on some other host.
+        """
+        self._run('lvconvert', '--merge', '--interval', '1',
+                  self.lv_ref(snapshot_name),
+                  target=self.lv_ref(snapshot_name), write=True)
+
+    def add_tag(self, name: str, tag: str) -> None:
+        self._run('lvchange', '--addtag', validate_tag(tag),
+                  self.lv_ref(name), target=self.lv_ref(name), write=True)
+
+    def del_tag(self, name: str, tag: str) -> None:
+        self._run('lvchange', '--deltag', validate_tag(tag),
+                  self.lv_ref(name), target=self.lv_ref(name), write=True)
+
+    # -- activation (either role) ----------------------------------------
+
+    def activate_lv(self, name: str, is_snapshot: bool = False,
+                    permanent: bool = False, exclusive: bool = False) -> None:
+        """Activate an LV on this host and load its current table.
+
+        :param exclusive: ask for ``-aey``; with lvmlockd this takes the
+                          exclusive lock that a snapshot family needs
+        """
+        mode = 'ey' if exclusive else 'y'
+        # NOTE: --refresh with -a reloads the table of an LV that is already
+        # active here, in case another host resized it (DESIGN.md rule 4).
+        self._run('lvchange', '-a' + mode, '--refresh', '--yes',
+                  self.lv_ref(name), target=self.lv_ref(name))
+
+    def refresh_lv(self, name: str) -> None:
+        self._run('lvchange', '--refresh', self.lv_ref(name),
+                  target=self.lv_ref(name))
+
+    def deactivate_lv(self, name: str) -> None:
+        self._run('lvchange', '-an', '--yes', self.lv_ref(name),
+                  target=self.lv_ref(name))

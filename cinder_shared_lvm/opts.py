@@ -1,0 +1,63 @@
+"""Configuration options of the shared-LVM backend.
+
+The options live in each backend's section of cinder.conf (they are
+registered with ``configuration.append_config_values``), so two shared-LVM
+backends in one cinder.conf keep separate values.
+"""
+
+import itertools
+
+from oslo_config import cfg
+
+SNAPSHOT_MODE_COW = 'cow'
+SNAPSHOT_MODE_COPY = 'copy'
+
+shared_lvm_opts = [
+    cfg.StrOpt('shared_lvm_volume_group',
+               default='cinder-shared',
+               help='Name of the LVM volume group that lives on the shared '
+                    'LUN. Every host (cinder-volume and nova-compute) sees '
+                    'this VG. Create it with "cinder-shared-lvm prepare".'),
+    cfg.ListOpt('shared_lvm_devices',
+                default=[],
+                help='Paths of the shared physical volume(s) that hold the '
+                     'VG, for example /dev/disk/by-id/wwn-0x600... or '
+                     '/dev/mapper/mpatha. Every LVM command is confined to '
+                     'these devices, so LVM never scans local disks or '
+                     'sees a stale path. Use a name that is the same on '
+                     'every host; compute hosts use it too unless they '
+                     'override it. Required.'),
+    cfg.StrOpt('shared_lvm_snapshot_mode',
+               default=SNAPSHOT_MODE_COW,
+               choices=[(SNAPSHOT_MODE_COW,
+                         'Thick LVM copy-on-write snapshots: instant, but '
+                         'an origin and its snapshots may be active on one '
+                         'host only, so such a volume cannot be '
+                         'multi-attached or live-migrated.'),
+                        (SNAPSHOT_MODE_COPY,
+                         'A snapshot is a full, independent copy of the '
+                         'volume: slower to create, but the volume stays a '
+                         'plain LV that may be attached on several hosts.')],
+               help='How volume snapshots are made.'),
+    cfg.IntOpt('shared_lvm_snapshot_size_percent',
+               default=100, min=1, max=100,
+               help='Size of a copy-on-write snapshot\'s store as a '
+                    'percentage of its origin. At 100 a snapshot can never '
+                    'overflow; lower values save space but a snapshot that '
+                    'fills up becomes invalid.'),
+    cfg.IntOpt('shared_lvm_min_free_metadata_percent',
+               default=5, min=0, max=90,
+               help='Refuse to create LVs when less than this percentage of '
+                    'the VG metadata area is free, so LVM never fails half '
+                    'way through a metadata write. Stats warn below twice '
+                    'this value.'),
+    cfg.IntOpt('shared_lvm_lock_timeout',
+               default=300, min=1,
+               help='Seconds to wait for the VG metadata lock shared by all '
+                    'cinder-volume services that manage this VG.'),
+]
+
+
+def list_opts():
+    """Entry point for oslo-config-generator."""
+    return [('backend', itertools.chain(shared_lvm_opts))]
