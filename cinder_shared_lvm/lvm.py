@@ -82,22 +82,27 @@ def _quote(value: str) -> str:
     return '"%s"' % value.replace('\\', '\\\\').replace('"', '\\"')
 
 
-def build_lvm_config(devices: list, read_only: bool,
+def build_lvm_config(devices: Optional[list], read_only: bool,
                      extra: str = '') -> str:
     """The ``--config`` string that every command of this layer carries.
 
-    :param devices: paths of the shared PVs; nothing else is scanned
+    :param devices: paths of the shared PVs; nothing else is scanned. An
+                    empty list accepts no device at all; ``None`` (only for
+                    a compute host discovering which VGs it sees) sets no
+                    filter
     :param read_only: True on compute hosts, which never write metadata
     :param extra: more LVM config text (LVM takes one ``--config`` only)
     """
-    accept = ['a|^%s$|' % re.escape(d) for d in devices] + ['r|.*|']
-    filters = '[%s]' % ','.join(_quote(f) for f in accept)
+    filter_conf = ''
+    if devices is not None:
+        accept = ['a|^%s$|' % re.escape(d) for d in devices] + ['r|.*|']
+        filters = '[%s]' % ','.join(_quote(f) for f in accept)
+        filter_conf = 'filter=%(f)s global_filter=%(f)s ' % {'f': filters}
     # NOTE: hints and udev's device list are caches of what the disks held
     # at some earlier time; on a shared LUN another host changes the disks,
     # so both must be off for a reader to see the current metadata.
-    conf = ('devices { filter=%(f)s global_filter=%(f)s '
-            'obtain_device_list_from_udev=0 use_devicesfile=0 '
-            'hints="none" scan_lvs=0 } ' % {'f': filters})
+    conf = ('devices { %sobtain_device_list_from_udev=0 use_devicesfile=0 '
+            'hints="none" scan_lvs=0 } ' % filter_conf)
     if read_only:
         # NOTE: a reader must never write metadata, not even LVM's own
         # automatic repairs, nor local metadata backups.
@@ -270,9 +275,12 @@ class SharedLVM(brick_lvm.LVM):
     def list_lvs(self, name: Optional[str] = None) -> list:
         """LVs of the VG (or the one named) with their state on this host."""
         target = self.lv_ref(name) if name else self.vg_name
+        # NOTE: no --readonly here, unlike vgs/pvs: with it LVM does not ask
+        # device-mapper, so lv_attr never shows an LV as active or open and
+        # a detach would leave the LV active (lvs(8), measured on 2.03.16).
         out, _err = self._run(
             'lvs', '--noheadings', '--nosuffix', '--units', 'b',
-            '--separator', _SEP, '-o', ','.join(_LV_FIELDS), '--readonly',
+            '--separator', _SEP, '-o', ','.join(_LV_FIELDS),
             target, target=target, check_exit_code=[5] if name else True)
         return [_lv_from_row(r) for r in _parse_rows(out, _LV_FIELDS)]
 
@@ -403,21 +411,50 @@ class SharedLVM(brick_lvm.LVM):
 
     def activate_lv(self, name: str, is_snapshot: bool = False,
                     permanent: bool = False, exclusive: bool = False) -> None:
-        """Activate an LV on this host and load its current table.
+        """Activate an LV on this host.
+
+        A fresh activation loads the table from the metadata this command
+        has just read. An LV that is already active here keeps its old
+        table: call ``refresh_lv`` for it (DESIGN.md rule 4).
 
         :param exclusive: ask for ``-aey``; with lvmlockd this takes the
                           exclusive lock that a snapshot family needs
         """
         mode = 'ey' if exclusive else 'y'
-        # NOTE: --refresh with -a reloads the table of an LV that is already
-        # active here, in case another host resized it (DESIGN.md rule 4).
-        self._run('lvchange', '-a' + mode, '--refresh', '--yes',
+        # NOTE: LVM 2.03.16 refuses "-ay --refresh" in one command ("Command
+        # does not accept option: --refresh"), so the refresh is separate.
+        self._run('lvchange', '-a' + mode, '--yes',
                   self.lv_ref(name), target=self.lv_ref(name))
 
     def refresh_lv(self, name: str) -> None:
+        """Reload an active LV's table from the metadata on disk.
+
+        Another host may have extended the LV (DESIGN.md rule 4).
+        """
         self._run('lvchange', '--refresh', self.lv_ref(name),
                   target=self.lv_ref(name))
 
     def deactivate_lv(self, name: str) -> None:
         self._run('lvchange', '-an', '--yes', self.lv_ref(name),
                   target=self.lv_ref(name))
+
+
+def visible_vgs(executor: Callable, root_helper: Optional[str] = None,
+                devices: Optional[list] = None,
+                extra_config: str = '') -> list:
+    """VGs this host can read, as dicts with ``name`` and ``uuid``.
+
+    Runs one read-only ``vgs`` with the reader's config, confined to
+    *devices* when they are known, otherwise over every device (a compute
+    host reports which shared VGs it sees before it knows their PVs).
+
+    :param executor: callable with ``processutils.execute``'s signature
+    """
+    argv = (SharedLVM.LV_CMD_PREFIX +
+            ['vgs', '--config',
+             build_lvm_config(devices, read_only=True, extra=extra_config),
+             '--noheadings', '--separator', _SEP, '-o', 'vg_name,vg_uuid',
+             '--readonly'])
+    out, _err = executor(*argv, root_helper=root_helper, run_as_root=True)
+    return [{'name': r['name'], 'uuid': r['uuid']}
+            for r in _parse_rows(out, ('name', 'uuid'))]
