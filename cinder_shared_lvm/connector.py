@@ -1,0 +1,407 @@
+"""The compute-side connector: activate a shared LV here, deactivate it.
+
+``SharedLVMConnector`` is an os-brick ``InitiatorConnector``. Nova calls it
+on a compute host that sees the shared LUN; the guest then does I/O straight
+to the SAN through the activated LV (DESIGN.md section 1).
+
+It imports os-brick and oslo only, never cinder or nova: a compute host may
+have no cinder installed. Every host command goes through the executor
+(DESIGN.md section 2); the device node is never checked with
+``os.path.exists``, which would look at the wrong machine in the test rig.
+"""
+
+import collections
+import re
+import socket
+import time
+from typing import Optional
+
+from os_brick import executor as brick_executor
+from os_brick import initiator
+from os_brick.initiator.connectors import base
+from os_brick.privileged import rootwrap as priv_rootwrap
+from oslo_concurrency import lockutils
+from oslo_concurrency import processutils
+from oslo_log import log as logging
+
+from cinder_shared_lvm import exception
+from cinder_shared_lvm import lvm
+
+LOG = logging.getLogger(__name__)
+
+PROTOCOL = 'SHARED_LVM'
+ACTIVATION_SHARED = 'shared'
+ACTIVATION_EXCLUSIVE = 'exclusive'
+DEFAULT_ACTIVATION_TIMEOUT = 30
+
+# A shared PV path: absolute, no shell or LVM-filter metacharacters.
+_DEVICE_RE = re.compile(r'^/[A-Za-z0-9_.:+@=,/-]{1,4095}$')
+_MAX_DEVICES = 64
+# LVM's UUID format: 32 characters in groups of 6-4-4-4-4-4-6.
+_UUID_RE = re.compile(r'^[A-Za-z0-9]{6}(-[A-Za-z0-9]{4}){5}-[A-Za-z0-9]{6}$')
+_SCSI_HOST_DIR = '/sys/class/scsi_host'
+_SCSI_HOST_RE = re.compile(r'^host[0-9]+$')
+
+Target = collections.namedtuple(
+    'Target', 'vg lv lv_uuid path devices exclusive')
+
+
+def _refuse(reason: str, *args) -> exception.InvalidConnectionInfo:
+    return exception.InvalidConnectionInfo(reason=reason % args)
+
+
+def check_devices(devices, what: str = 'devices') -> list:
+    """Return *devices* as a list of safe absolute paths, else raise."""
+    if not isinstance(devices, (list, tuple)) or not devices:
+        raise _refuse('%s must be a non-empty list of device paths', what)
+    if len(devices) > _MAX_DEVICES:
+        raise _refuse('%s lists more than %d paths', what, _MAX_DEVICES)
+    for dev in devices:
+        # NOTE: these paths go into the LVM filter, so '|' or '"' would
+        # rewrite it; '..' would point the filter outside the shared LUN.
+        if (not isinstance(dev, str) or not _DEVICE_RE.match(dev) or
+                '..' in dev.split('/')):
+            raise _refuse('%s entry %r is not a plain absolute device path',
+                          what, dev)
+    return list(devices)
+
+
+def parse_connection_properties(props) -> Target:
+    """Validate connection data strictly (DESIGN.md rule 8).
+
+    Runs no command: a forged or malformed request changes nothing.
+    """
+    if not isinstance(props, dict):
+        raise _refuse('connection data must be a dict, not %s',
+                      type(props).__name__)
+    for key in ('vg_name', 'lv_name', 'device_path', 'devices',
+                'activation'):
+        if key not in props:
+            raise _refuse('the %r key is missing', key)
+    try:
+        vg = lvm.validate_name(props['vg_name'], 'VG')
+        lv = lvm.validate_name(props['lv_name'], 'LV')
+    except exception.InvalidName as err:
+        raise _refuse('%s', err) from err
+    path = props['device_path']
+    if path != '/dev/%s/%s' % (vg, lv):
+        raise _refuse('device_path %r is not /dev/%s/%s', path, vg, lv)
+    activation = props['activation']
+    if activation not in (ACTIVATION_SHARED, ACTIVATION_EXCLUSIVE):
+        raise _refuse('activation %r is neither %r nor %r', activation,
+                      ACTIVATION_SHARED, ACTIVATION_EXCLUSIVE)
+    for key in ('lv_uuid', 'vg_uuid'):
+        value = props.get(key)
+        if value is not None and (not isinstance(value, str) or
+                                  not _UUID_RE.match(value)):
+            raise _refuse('%s %r is not an LVM UUID', key, value)
+    if props.get('access_mode', 'rw') not in ('rw', 'ro'):
+        raise _refuse('access_mode %r is neither "rw" nor "ro"',
+                      props.get('access_mode'))
+    devices = check_devices(props['devices'])
+    return Target(vg, lv, props.get('lv_uuid'), path, devices,
+                  activation == ACTIVATION_EXCLUSIVE)
+
+
+def dm_name(vg: str, lv: str) -> str:
+    """device-mapper's name for vg/lv: each '-' doubled, joined by '-'."""
+    return '%s-%s' % (vg.replace('-', '--'), lv.replace('-', '--'))
+
+
+class SharedLVMConnector(base.BaseLinuxConnector):
+    """Attach and detach LVs of a shared VG on this (compute) host.
+
+    :param shared_lvm_devices: paths of the shared PVs on this host, when
+        they differ from the paths in the connection data
+    :param activation_timeout: seconds to wait for the device node after
+        activation
+    :param host: name of this host in log messages
+    :param lvm_extra_config: more LVM config text for every LVM command
+    """
+
+    DEVICE_POLL_INTERVAL = 0.5
+    RESCAN_INTERVAL = 2
+
+    def __init__(self, root_helper, driver=None, execute=None,
+                 device_scan_attempts=initiator.DEVICE_SCAN_ATTEMPTS_DEFAULT,
+                 shared_lvm_devices=None,
+                 activation_timeout=DEFAULT_ACTIVATION_TIMEOUT,
+                 *args, **kwargs):
+        self.host = kwargs.pop('host', None) or socket.gethostname()
+        self.lvm_extra_config = kwargs.pop('lvm_extra_config', '')
+        super(SharedLVMConnector, self).__init__(
+            root_helper, driver=driver, execute=execute,
+            device_scan_attempts=device_scan_attempts, *args, **kwargs)
+        self.shared_lvm_devices = (
+            check_devices(shared_lvm_devices, 'shared_lvm_devices')
+            if shared_lvm_devices else None)
+        self.activation_timeout = activation_timeout
+
+    # -- helpers -----------------------------------------------------------
+
+    def _lvm(self, target: Target) -> lvm.SharedLVM:
+        # NOTE: always the reader role: a compute host never writes the
+        # shared VG's metadata (DESIGN.md rule 1).
+        return lvm.SharedLVM(target.vg,
+                             self.shared_lvm_devices or target.devices,
+                             role=lvm.READER, executor=self._execute,
+                             root_helper=self._root_helper, check_vg=False,
+                             extra_config=self.lvm_extra_config)
+
+    def _ctx(self, target: Target) -> dict:
+        return {'vg': target.vg, 'lv': target.lv, 'host': self.host,
+                'path': target.path}
+
+    @staticmethod
+    def _lock(target: Target):
+        # Attach and detach of one LV on this host must not interleave.
+        return lockutils.lock('shared-lvm-%s-%s' % (target.vg, target.lv))
+
+    def _run(self, *argv, **kwargs) -> tuple:
+        kwargs.setdefault('run_as_root', True)
+        kwargs.setdefault('root_helper', self._root_helper)
+        return self._execute(*argv, **kwargs)
+
+    def _find_lv(self, vg: lvm.SharedLVM, target: Target) -> dict:
+        """Read the LV from disk; rescan SCSI hosts while the VG is absent."""
+        attempts = max(1, int(self.device_scan_attempts))
+        for attempt in range(1, attempts + 1):
+            # One lvs: with hints off it rereads the shared PV's metadata.
+            lv = vg.get_lv(target.lv)
+            if lv is not None:
+                return lv
+            if vg.vg_report() is not None:
+                raise exception.LVNotFound(vg=target.vg, lv=target.lv)
+            if attempt == attempts:
+                break
+            LOG.warning('VG %(vg)s is not visible on host %(host)s (attempt '
+                        '%(n)d of %(max)d); rescanning SCSI hosts.',
+                        dict(self._ctx(target), n=attempt, max=attempts))
+            self._rescan_scsi_hosts()
+            time.sleep(self.RESCAN_INTERVAL)
+        raise exception.VolumeGroupNotFound(vg=target.vg,
+                                            devices=vg.devices)
+
+    def _rescan_scsi_hosts(self) -> None:
+        """Ask every SCSI host for new LUNs; a no-op where there are none."""
+        try:
+            out, _err = self._run('ls', _SCSI_HOST_DIR, run_as_root=False)
+        except processutils.ProcessExecutionError as err:
+            LOG.debug('No SCSI hosts to rescan on %s: %s', self.host,
+                      err.stderr)
+            return
+        for name in (out or '').split():
+            if not _SCSI_HOST_RE.match(name):
+                continue
+            try:
+                self._run('tee', '-a', '%s/%s/scan' % (_SCSI_HOST_DIR, name),
+                          process_input='- - -')
+            except processutils.ProcessExecutionError as err:
+                LOG.warning('Rescan of SCSI %s on host %s failed: %s',
+                            name, self.host, err.stderr)
+
+    def _check_uuid(self, target: Target, lv: dict) -> None:
+        if target.lv_uuid and lv['uuid'] != target.lv_uuid:
+            raise _refuse('LV %s/%s has UUID %s but the connection data names '
+                          '%s: it was removed and recreated, or the data is '
+                          'forged', target.vg, target.lv, lv['uuid'],
+                          target.lv_uuid)
+
+    def _device_size(self, path: str) -> Optional[int]:
+        out, _err = self._run('blockdev', '--getsize64', path)
+        size = (out or '').strip()
+        return int(size) if size.isdigit() else None
+
+    def _wait_for_device(self, target: Target) -> int:
+        """Poll the device node through the executor until it answers."""
+        deadline = time.monotonic() + self.activation_timeout
+        while True:
+            try:
+                size = self._device_size(target.path)
+                if size is not None:
+                    return size
+            except processutils.ProcessExecutionError as err:
+                LOG.debug('Device %(path)s not ready on %(host)s: %(err)s',
+                          dict(self._ctx(target), err=err.stderr))
+            if time.monotonic() >= deadline:
+                raise exception.DeviceNotReady(path=target.path,
+                                               timeout=self.activation_timeout)
+            time.sleep(self.DEVICE_POLL_INTERVAL)
+
+    # -- InitiatorConnector API -------------------------------------------
+
+    @staticmethod
+    def get_connector_properties(root_helper, *args, **kwargs) -> dict:
+        """Report the UUIDs of the VGs this host can read.
+
+        The driver refuses to attach to a host whose list lacks its VG
+        (doc/source/contract.rst). Never raises: a host without LVM simply
+        sees no shared VG.
+
+        :param shared_lvm_devices: confine the scan to these PVs
+        :param execute: the executor (os-brick passes ``execute=``)
+        """
+        execute = brick_executor.Executor(
+            root_helper, execute=kwargs.get('execute') or
+            priv_rootwrap.execute)._execute
+        devices = kwargs.get('shared_lvm_devices') or None
+        try:
+            if devices:
+                devices = check_devices(devices, 'shared_lvm_devices')
+            vgs = lvm.visible_vgs(execute, root_helper, devices,
+                                  kwargs.get('lvm_extra_config', ''))
+        except Exception as err:
+            LOG.warning('Cannot list the VGs this host sees: %s', err)
+            vgs = []
+        return {'shared_lvm_vgs': sorted({vg['uuid'] for vg in vgs})}
+
+    def get_search_path(self) -> None:
+        # The VG, and so /dev/<vg>, is known only from connection data.
+        return None
+
+    def get_volume_paths(self, connection_properties: dict) -> list:
+        """[device_path] if the LV is active on this host, else []."""
+        target = parse_connection_properties(connection_properties)
+        lv = self._lvm(target).get_lv(target.lv)
+        return [target.path] if lv and lv['active'] else []
+
+    def get_all_available_volumes(self, connection_properties=None) -> list:
+        """Paths of the LVs of the connection's VG active on this host."""
+        if not connection_properties:
+            return []
+        target = parse_connection_properties(connection_properties)
+        vg = self._lvm(target)
+        return [vg.lv_path(lv['name']) for lv in vg.list_lvs()
+                if lv['active']]
+
+    def check_valid_device(self, path: str, run_as_root: bool = True) -> bool:
+        """True if one block of *path* reads back, bypassing the cache."""
+        if not isinstance(path, str) or not _DEVICE_RE.match(path):
+            return False
+        try:
+            self._run('dd', 'if=%s' % path, 'of=/dev/null', 'bs=4096',
+                      'count=1', 'iflag=direct', run_as_root=run_as_root)
+        except processutils.ProcessExecutionError as err:
+            LOG.error('Device %s on host %s is not readable: %s', path,
+                      self.host, err.stderr)
+            return False
+        return True
+
+    def connect_volume(self, connection_properties: dict) -> dict:
+        """Activate the LV here and wait for its device node.
+
+        Normal case: one ``lvs`` and one ``lvchange``.
+        """
+        target = parse_connection_properties(connection_properties)
+        ctx = self._ctx(target)
+        LOG.info('Attaching %(vg)s/%(lv)s on host %(host)s', ctx)
+        with self._lock(target):
+            vg = self._lvm(target)
+            lv = self._find_lv(vg, target)
+            self._check_uuid(target, lv)
+            if lv['active']:
+                # NOTE: already active here (multi-attach, or a retried
+                # attach): reload its table, another host may have resized
+                # it (DESIGN.md rule 4).
+                LOG.info('%(vg)s/%(lv)s is already active on %(host)s; '
+                         'refreshing it', ctx)
+                vg.refresh_lv(target.lv)
+            else:
+                LOG.info('Activating %(vg)s/%(lv)s on %(host)s (%(mode)s)',
+                         dict(ctx, mode='exclusive' if target.exclusive
+                              else 'shared'))
+                vg.activate_lv(target.lv, exclusive=target.exclusive)
+            try:
+                size = self._wait_for_device(target)
+            except exception.DeviceNotReady:
+                if not lv['active']:
+                    self._rollback_activation(vg, target)
+                raise
+        if size != lv['size_bytes']:
+            LOG.warning('%(path)s on %(host)s has %(dev)d bytes but LVM says '
+                        '%(lvm)d', dict(ctx, dev=size, lvm=lv['size_bytes']))
+        LOG.info('Attached %(vg)s/%(lv)s on host %(host)s at %(path)s', ctx)
+        return {'type': 'block', 'path': target.path}
+
+    def _rollback_activation(self, vg: lvm.SharedLVM, target: Target) -> None:
+        # Refuse, don't leave half-done (DESIGN.md rule 6).
+        try:
+            vg.deactivate_lv(target.lv)
+        except exception.SharedLVMError as err:
+            LOG.error('Could not deactivate %(vg)s/%(lv)s on %(host)s after '
+                      'a failed attach: %(err)s',
+                      dict(self._ctx(target), err=err))
+
+    def disconnect_volume(self, connection_properties: dict, device_info,
+                          force: bool = False,
+                          ignore_errors: bool = False) -> None:
+        """Flush, then deactivate the LV here (DESIGN.md rule 7).
+
+        :param force: deactivate even if the LV is open, removing the
+                      device-mapper device by force if LVM refuses
+        :param ignore_errors: log failures instead of raising them
+        """
+        try:
+            target = parse_connection_properties(connection_properties)
+            LOG.info('Detaching %(vg)s/%(lv)s on host %(host)s',
+                     self._ctx(target))
+            with self._lock(target):
+                self._disconnect(target, force)
+        except Exception as err:
+            if not ignore_errors:
+                raise
+            LOG.warning('Ignoring failed detach (%s): %s',
+                        type(err).__name__, err)
+
+    def _disconnect(self, target: Target, force: bool) -> None:
+        ctx = self._ctx(target)
+        vg = self._lvm(target)
+        lv = vg.get_lv(target.lv)
+        if lv is None or not lv['active']:
+            LOG.info('%(vg)s/%(lv)s is not active on %(host)s; nothing to '
+                     'detach', ctx)
+            return
+        self._check_uuid(target, lv)
+        self._flush(target, force)
+        if lv['open'] and not force:
+            raise exception.DeviceBusy(path=target.path)
+        try:
+            vg.deactivate_lv(target.lv)
+        except exception.LVMCommandFailed:
+            if not force:
+                raise
+            self._force_remove(target)
+        LOG.info('Detached %(vg)s/%(lv)s on host %(host)s', ctx)
+
+    def _flush(self, target: Target, force: bool) -> None:
+        try:
+            self._run('blockdev', '--flushbufs', target.path)
+        except processutils.ProcessExecutionError as err:
+            if not force:
+                raise exception.SharedLVMError(
+                    reason='flushing %s on %s failed (%s); not deactivating '
+                           'it' % (target.path, self.host,
+                                   (err.stderr or '').strip())) from err
+            LOG.warning('Flushing %(path)s on %(host)s failed; forcing the '
+                        'detach anyway', self._ctx(target))
+
+    def _force_remove(self, target: Target) -> None:
+        name = dm_name(target.vg, target.lv)
+        LOG.warning('LVM could not deactivate %(vg)s/%(lv)s on %(host)s; '
+                    'removing device-mapper device %(dm)s by force. I/O '
+                    'still in flight on it will fail.',
+                    dict(self._ctx(target), dm=name))
+        self._run('dmsetup', 'remove', '--force', '--retry', name)
+
+    def extend_volume(self, connection_properties: dict) -> int:
+        """Load the LV's new size here and return it in bytes (rule 4)."""
+        target = parse_connection_properties(connection_properties)
+        LOG.info('Refreshing %(vg)s/%(lv)s on host %(host)s after an '
+                 'extend', self._ctx(target))
+        self._lvm(target).refresh_lv(target.lv)
+        size = self._device_size(target.path)
+        if size is None:
+            raise exception.SharedLVMError(
+                reason='cannot read the size of %s on %s' % (target.path,
+                                                             self.host))
+        return size
