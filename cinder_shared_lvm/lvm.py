@@ -274,14 +274,17 @@ class SharedLVM(brick_lvm.LVM):
 
     def list_lvs(self, name: Optional[str] = None) -> list:
         """LVs of the VG (or the one named) with their state on this host."""
-        target = self.lv_ref(name) if name else self.vg_name
+        # NOTE: 'is not None': an empty name must be refused, not read as
+        # "every LV of the VG".
+        target = self.lv_ref(name) if name is not None else self.vg_name
         # NOTE: no --readonly here, unlike vgs/pvs: with it LVM does not ask
         # device-mapper, so lv_attr never shows an LV as active or open and
         # a detach would leave the LV active (lvs(8), measured on 2.03.16).
         out, _err = self._run(
             'lvs', '--noheadings', '--nosuffix', '--units', 'b',
             '--separator', _SEP, '-o', ','.join(_LV_FIELDS),
-            target, target=target, check_exit_code=[5] if name else True)
+            target, target=target,
+            check_exit_code=[5] if name is not None else True)
         return [_lv_from_row(r) for r in _parse_rows(out, _LV_FIELDS)]
 
     def get_lv(self, name: str) -> Optional[dict]:
@@ -398,6 +401,12 @@ class SharedLVM(brick_lvm.LVM):
         self._run('lvconvert', '--merge', '--interval', '1',
                   self.lv_ref(snapshot_name),
                   target=self.lv_ref(snapshot_name), write=True)
+
+    def set_autoactivation(self, name: str, enabled: bool = False) -> None:
+        """Set an LV's autoactivation flag (an LV made outside Cinder may
+        have it on, and a compute host would then activate it at boot)."""
+        self._run('lvchange', '--setautoactivation', 'y' if enabled else 'n',
+                  self.lv_ref(name), target=self.lv_ref(name), write=True)
 
     def add_tag(self, name: str, tag: str) -> None:
         self._run('lvchange', '--addtag', validate_tag(tag),

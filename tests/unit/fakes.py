@@ -112,3 +112,105 @@ def pe_error(exit_code: int = 5, stderr: str = 'failed',
     """A ProcessExecutionError to use as a rule's result."""
     return processutils.ProcessExecutionError(
         exit_code=exit_code, stdout=stdout, stderr=stderr, cmd=cmd)
+
+
+GiB = 1 << 30
+
+
+class FakeVG(object):
+    """Answers ``vgs`` and ``lvs`` for one VG from a small in-memory model.
+
+    Only the reports are modelled; writes (lvcreate, lvremove...) are just
+    recorded by the executor. Install with ``executor.rules +=
+    fake_vg.rules()``.
+    """
+
+    def __init__(self, name: str = 'cinder-shared', uuid: str = 'VG-UUID-1',
+                 size: int = 100 * GiB, free: Optional[int] = None,
+                 mda_size: int = 1 << 20, mda_free: int = 1 << 19,
+                 autoactivation: str = ''):
+        self.name = name
+        self.uuid = uuid
+        self.size = size
+        self.free = size if free is None else free
+        self.mda_size = mda_size
+        self.mda_free = mda_free
+        self.autoactivation = autoactivation
+        self.lvs = {}
+
+    def add_lv(self, name: str, size: int = GiB, attr: str = '-wi-------',
+               origin: str = '', tags: str = '', uuid: str = '') -> dict:
+        row = {'lv_name': name, 'lv_uuid': uuid or 'uuid-' + name,
+               'lv_size': str(size), 'lv_attr': attr, 'origin': origin,
+               'lv_tags': tags}
+        self.lvs[name] = row
+        return row
+
+    def vgs_output(self) -> str:
+        return '  %s\n' % '|'.join(str(v) for v in (
+            self.name, self.uuid, self.size, self.free, len(self.lvs),
+            4 << 20, self.mda_size, self.mda_free, self.autoactivation))
+
+    def lvs_output(self, names) -> str:
+        fields = ('lv_name', 'lv_uuid', 'lv_size', 'lv_attr', 'origin',
+                  'lv_tags')
+        return ''.join('  %s\n' % '|'.join(self.lvs[n][f] for f in fields)
+                       for n in names)
+
+    def _vgs(self, argv: tuple) -> tuple:
+        if argv[-1] != self.name:
+            raise pe_error(5, '  Volume group "%s" not found' % argv[-1])
+        return self.vgs_output(), ''
+
+    def _lvs(self, argv: tuple) -> tuple:
+        target = argv[-1]
+        if target == self.name:
+            return self.lvs_output(sorted(self.lvs)), ''
+        vg, _sep, lv = target.partition('/')
+        if vg != self.name or lv not in self.lvs:
+            raise pe_error(5, '  Failed to find logical volume "%s"'
+                           % target)
+        return self.lvs_output([lv]), ''
+
+    def rules(self) -> list:
+        return [(('vgs',), self._vgs), (('lvs',), self._lvs)]
+
+
+# -- expected argv of the LVM layer (``--config`` stripped) ----------------
+
+LVS_FIELDS = 'lv_name,lv_uuid,lv_size,lv_attr,origin,lv_tags'
+VGS_FIELDS = ('vg_name,vg_uuid,vg_size,vg_free,lv_count,vg_extent_size,'
+              'vg_mda_size,vg_mda_free,vg_autoactivation')
+_REPORT = ('--noheadings', '--nosuffix', '--units', 'b', '--separator', '|')
+
+# Commands that change VG metadata.
+WRITE_COMMANDS = frozenset(('lvcreate', 'lvremove', 'lvextend', 'lvrename',
+                            'lvconvert', 'lvreduce', 'vgchange', 'vgcreate',
+                            'pvcreate'))
+
+
+def lvs(target: str) -> tuple:
+    return ('lvs',) + _REPORT + ('-o', LVS_FIELDS, '--readonly', target)
+
+
+def vgs(vg: str) -> tuple:
+    return ('vgs',) + _REPORT + ('-o', VGS_FIELDS, '--readonly', vg)
+
+
+def activate(ref: str, exclusive: bool = False) -> tuple:
+    return ('lvchange', '-aey' if exclusive else '-ay', '--refresh',
+            '--yes', ref)
+
+
+def deactivate(ref: str) -> tuple:
+    return ('lvchange', '-an', '--yes', ref)
+
+
+def is_metadata_write(argv: tuple) -> bool:
+    """True for argv (stripped) that would change LVM metadata."""
+    if not argv:
+        return False
+    if argv[0] in WRITE_COMMANDS:
+        return True
+    return argv[0] == 'lvchange' and any(
+        a in ('--addtag', '--deltag', '--setautoactivation') for a in argv)

@@ -1,0 +1,52 @@
+"""Cinder-side errors of the shared-LVM driver.
+
+The LVM layer (``cinder_shared_lvm.exception``) must not depend on Cinder,
+because compute hosts use it too. The driver raises these instead: each is a
+Cinder exception, so the volume manager records it on the volume, and each
+message says why the request failed and what the operator can do.
+"""
+
+from cinder import exception
+
+
+class SharedLVMDriverError(exception.VolumeDriverException):
+    message = "%(reason)s"
+
+
+class InvalidRequest(SharedLVMDriverError):
+    message = "Invalid request: %(reason)s. Nothing was changed."
+
+
+class OperationRefused(SharedLVMDriverError):
+    """An operation that would break a safety rule (DESIGN.md section 4)."""
+    message = ("Refusing to %(operation)s %(resource)s: %(reason)s. "
+               "%(action)s Nothing was changed.")
+
+
+class VolumeBusyRefused(OperationRefused, exception.VolumeIsBusy):
+    # NOTE: VolumeIsBusy makes the volume manager put the volume back to
+    # 'available' instead of 'error_deleting'.
+    pass
+
+
+class SnapshotBusyRefused(OperationRefused, exception.SnapshotIsBusy):
+    # NOTE: SnapshotIsBusy makes the volume manager put the snapshot back
+    # to 'available' instead of 'error_deleting'.
+    pass
+
+
+class ConnectorRefused(OperationRefused,
+                       exception.InvalidConnectorException):
+    pass
+
+
+class MetadataLockTimeout(SharedLVMDriverError):
+    message = ("Could not take the metadata lock %(lock)s of volume group "
+               "%(vg)s within %(timeout)s seconds: another cinder-volume "
+               "service is changing the VG. Retry later, or raise "
+               "shared_lvm_lock_timeout. Nothing was changed.")
+
+
+class InvalidValue(SharedLVMDriverError):
+    """A name or size that the LVM layer refused (same message)."""
+    pass

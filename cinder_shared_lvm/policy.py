@@ -1,0 +1,204 @@
+"""Which operation is allowed in which volume state (DESIGN.md rules 5, 6, 8).
+
+Every check here is called by the driver *before* it changes any metadata,
+and raises an error that says why and what to do. Keeping them in one
+module keeps the state table (doc/source/operations.rst) and the code in
+step.
+
+Terms:
+
+* *attached*: the volume has an attachment that is not detached, or its
+  attach status says so;
+* *snapshot family*: an origin LV that has COW snapshots. A family may be
+  active on one host only, because the kernel of whichever host has the
+  origin active writes the COW store.
+"""
+
+from typing import Optional
+
+from cinder_shared_lvm import driver_exception as exc
+
+# Attachment states in which some host has, or is about to have, the LV
+# active. 'reserved' is an attach in progress; 'error_detaching' may still
+# be attached.
+ACTIVE_ATTACH_STATES = frozenset(('attached', 'attaching', 'reserved',
+                                  'detaching', 'error_detaching'))
+
+ACTIVATION_SHARED = 'shared'
+ACTIVATION_EXCLUSIVE = 'exclusive'
+
+DETACH_FIRST = 'Detach the volume first, then retry.'
+
+
+def _attachments(volume) -> list:
+    return list(getattr(volume, 'volume_attachment', None) or [])
+
+
+def _attachment_host(attachment) -> Optional[str]:
+    connector = attachment.connector or {}
+    return attachment.attached_host or connector.get('host') or None
+
+
+def is_attached(volume) -> bool:
+    """True when any host has (or is getting) the volume attached."""
+    if volume.attach_status in ACTIVE_ATTACH_STATES:
+        return True
+    return any(a.attach_status in ACTIVE_ATTACH_STATES
+               for a in _attachments(volume))
+
+
+def attached_hosts(volume) -> set:
+    """Hosts that the volume is attached to, where Cinder knows them."""
+    return {_attachment_host(a) for a in _attachments(volume)
+            if a.attach_status in ACTIVE_ATTACH_STATES and
+            _attachment_host(a)}
+
+
+def _describe(volume) -> str:
+    return 'volume %s (LV %s)' % (volume.id, volume.name)
+
+
+def check_not_attached(operation: str, volume, reason: str,
+                       error=exc.OperationRefused) -> None:
+    """Refuse *operation* while *volume* is attached anywhere.
+
+    :param reason: why the operation is unsafe on an attached volume
+    """
+    if is_attached(volume):
+        hosts = ', '.join(sorted(attached_hosts(volume))) or 'a host'
+        raise error(operation=operation, resource=_describe(volume),
+                    reason='it is attached to %s and %s' % (hosts, reason),
+                    action=DETACH_FIRST)
+
+
+def check_connector(connector, vg_name: str, vg_uuid: str) -> str:
+    """Return the connector's host, or refuse a host that cannot see the VG.
+
+    :param connector: os-brick connector properties of the compute host
+    """
+    if not isinstance(connector, dict) or not connector.get('host'):
+        raise exc.ConnectorRefused(
+            operation='connect', resource='a host to VG %s' % vg_name,
+            reason='the connector has no host name',
+            action='Check the caller\'s connector properties.')
+    seen = connector.get('shared_lvm_vgs') or []
+    if vg_uuid not in seen:
+        raise exc.ConnectorRefused(
+            operation='connect', resource='host %s' % connector['host'],
+            reason='the host does not see VG %s (uuid %s)' % (vg_name,
+                                                             vg_uuid),
+            action='Present the shared LUN to that host and install '
+                   'cinder-shared-lvm there (its connector reports the '
+                   'VGs it sees in shared_lvm_vgs).')
+    return connector['host']
+
+
+def activation_for(volume, lv: dict, host: str) -> str:
+    """Activation mode for attaching *volume* to *host*, or refuse.
+
+    A plain LV may be active on several hosts (multi-attach, live
+    migration); a snapshot family on one host only (rule 5).
+    """
+    if not lv['has_snapshots']:
+        return ACTIVATION_SHARED
+    others = attached_hosts(volume) - {host}
+    if others:
+        raise exc.OperationRefused(
+            operation='attach', resource='%s to host %s' % (
+                _describe(volume), host),
+            reason='it has snapshots and is already attached to %s; an '
+                   'origin with COW snapshots may be active on one host '
+                   'only' % ', '.join(sorted(others)),
+            action='Detach it from the other host first (live migration '
+                   'and multi-attach across hosts need a volume without '
+                   'snapshots), or delete its snapshots.')
+    return ACTIVATION_EXCLUSIVE
+
+
+def check_create_snapshot(volume) -> None:
+    """Refuse a snapshot of an attached volume, in either snapshot mode."""
+    check_not_attached(
+        'snapshot', volume,
+        'a COW snapshot would be bypassed by the attached host\'s kernel, '
+        'and a copy would not be point-in-time')
+
+
+def check_family_change(operation: str, origin, lv: Optional[dict],
+                        error=exc.OperationRefused) -> None:
+    """Refuse a change to a snapshot family while its origin is attached.
+
+    Used for delete-snapshot, create-from-snapshot and revert of COW
+    snapshots, and for extending an origin that has snapshots.
+
+    :param lv: the report of the snapshot (or origin) LV; a plain LV
+               (copy-mode snapshot, origin without snapshots) passes
+    """
+    if lv is None or not (lv['is_snapshot'] or lv['has_snapshots']):
+        return
+    check_not_attached(
+        operation, origin,
+        'its COW store is written by that host\'s kernel; only the host '
+        'that has the origin active may touch the snapshot family',
+        error=error)
+
+
+def check_clone_source(volume) -> None:
+    check_not_attached(
+        'clone', volume,
+        'a copy of a volume in use would not be consistent')
+
+
+def check_delete(volume, lv: dict) -> None:
+    """Refuse to delete an origin that still has snapshots."""
+    if lv['has_snapshots']:
+        raise exc.VolumeBusyRefused(
+            operation='delete', resource=_describe(volume),
+            reason='it still has snapshots',
+            action='Delete its snapshots first.', volume_name=volume.name)
+
+
+def check_size(what: str, size_gb, vg_size_gb: float) -> int:
+    """Return *size_gb* as an int, or refuse a size LVM must never see."""
+    if isinstance(size_gb, bool) or not isinstance(size_gb, int):
+        raise exc.InvalidRequest(reason='size %r of %s is not a whole '
+                                 'number of GiB' % (size_gb, what))
+    if size_gb <= 0:
+        raise exc.InvalidRequest(reason='size %d GiB of %s is not '
+                                 'positive' % (size_gb, what))
+    if vg_size_gb and size_gb > vg_size_gb:
+        raise exc.InvalidRequest(reason='size %d GiB of %s is larger than '
+                                 'the whole volume group (%.2f GiB)'
+                                 % (size_gb, what, vg_size_gb))
+    return size_gb
+
+
+def check_space(what: str, need_bytes: int, vg: dict,
+                min_free_md_percent: int) -> None:
+    """Refuse to allocate when the VG or its metadata area is too full.
+
+    :param vg: a ``SharedLVM.vg_report()`` row
+    """
+    md_free = metadata_free_percent(vg)
+    if md_free < min_free_md_percent:
+        raise exc.OperationRefused(
+            operation='create', resource=what,
+            reason='only %.1f%% of the metadata area of VG %s is free '
+                   '(minimum %d%%)' % (md_free, vg['vg_name'],
+                                       min_free_md_percent),
+            action='Delete unused volumes or snapshots, or move the VG to '
+                   'PVs with a larger metadata area (pvcreate '
+                   '--metadatasize).')
+    free = int(vg['vg_free'])
+    if need_bytes > free:
+        raise exc.OperationRefused(
+            operation='create', resource=what,
+            reason='it needs %d bytes but VG %s has only %d bytes free'
+                   % (need_bytes, vg['vg_name'], free),
+            action='Free space in the VG or extend it.')
+
+
+def metadata_free_percent(vg: dict) -> float:
+    size = int(vg['vg_mda_size'] or 0)
+    if size <= 0:
+        return 0.0
+    return 100.0 * int(vg['vg_mda_free'] or 0) / size

@@ -1,0 +1,137 @@
+"""Cinder fixtures for the unit tests.
+
+Import order matters (DESIGN.md section 6): with eventlet patching off,
+``cinder.tests.unit`` must be imported before ``cinder.objects``, or
+oslo.service raises BackendAlreadySelected.
+"""
+
+import os
+
+os.environ.setdefault('OS_CINDER_DISABLE_EVENTLET_PATCHING', 'true')
+
+import cinder.tests.unit  # noqa: E402,F401  (must come first)
+from cinder.tests.unit import fake_constants as fake  # noqa: E402
+from cinder.tests.unit import fake_snapshot  # noqa: E402
+from cinder.tests.unit import fake_volume  # noqa: E402
+
+from unittest import mock  # noqa: E402
+
+from cinder import context  # noqa: E402
+from cinder import coordination  # noqa: E402
+from cinder import objects  # noqa: E402
+from cinder.volume import volume_utils  # noqa: E402
+from oslo_config import cfg  # noqa: E402
+import pytest  # noqa: E402
+
+CONF = cfg.CONF
+
+
+@pytest.fixture(scope='session', autouse=True)
+def coordinator(tmp_path_factory):
+    """Cinder's coordinator with tooz's file backend in a temp dir."""
+    lock_dir = tmp_path_factory.mktemp('locks')
+    CONF.set_override('backend_url', 'file://%s' % lock_dir,
+                      group='coordination')
+    coordination.COORDINATOR.start()
+    yield coordination.COORDINATOR
+    coordination.COORDINATOR.stop()
+    CONF.clear_override('backend_url', group='coordination')
+
+
+@pytest.fixture(autouse=True)
+def no_local_odirect_probe():
+    """copy_volume probes O_DIRECT with a local dd; never run it here."""
+    with mock.patch.object(volume_utils, 'check_for_odirect_support',
+                           return_value=False):
+        yield
+
+
+@pytest.fixture
+def ctx():
+    return context.RequestContext(fake.USER_ID, fake.PROJECT_ID,
+                                  is_admin=True)
+
+
+@pytest.fixture
+def make_volume(ctx):
+    """Build a Volume object; ``attached_to=['host1']`` adds attachments."""
+    def _make(attached_to=(), attach_status='attached', **updates):
+        updates.setdefault('id', fake.VOLUME_ID)
+        updates.setdefault('size', 1)
+        vol = fake_volume.fake_volume_obj(ctx, **updates)
+        atts = [objects.VolumeAttachment(
+            context=ctx, id=fake.ATTACHMENT_ID, volume_id=vol.id,
+            attached_host=host, attach_status=attach_status, connector={})
+            for host in attached_to]
+        vol.volume_attachment = objects.VolumeAttachmentList(
+            context=ctx, objects=atts)
+        if atts:
+            vol.attach_status = 'attached'
+            vol.status = 'in-use'
+        return vol
+    return _make
+
+
+@pytest.fixture
+def make_snapshot(ctx):
+    def _make(volume, **updates):
+        updates.setdefault('id', fake.SNAPSHOT_ID)
+        updates.setdefault('volume_size', volume.size)
+        return fake_snapshot.fake_snapshot_obj(
+            ctx, volume=volume, volume_id=volume.id, **updates)
+    return _make
+
+
+BACKEND = 'backend1'
+DEFAULT_OVERRIDES = {'shared_lvm_devices': ['/dev/sdb'],
+                     'shared_lvm_volume_group': 'cinder-shared',
+                     'volume_clear': 'none',
+                     'volume_backend_name': 'shared1'}
+
+
+@pytest.fixture
+def fake_vg():
+    from tests.unit import fakes
+    return fakes.FakeVG()
+
+
+@pytest.fixture
+def executor(fake_vg):
+    from tests.unit import fakes
+    return fakes.FakeExecutor(fake_vg.rules())
+
+
+@pytest.fixture
+def make_driver(executor):
+    """Build a set-up SharedLVMDriver on section [backend1].
+
+    Options are set with CONF.set_override in the backend's group, as an
+    operator's cinder.conf would; the executor is reset after setup.
+    """
+    from cinder.volume import configuration
+    from cinder.volume import driver as cinder_driver
+    from cinder_shared_lvm import driver as shared_driver
+    overridden = []
+
+    def _make(setup=True, **overrides):
+        conf = configuration.Configuration(cinder_driver.volume_opts,
+                                           config_group=BACKEND)
+        drv = shared_driver.SharedLVMDriver(
+            configuration=conf, execute=executor, host='cinder@' + BACKEND)
+        for key, value in dict(DEFAULT_OVERRIDES, **overrides).items():
+            CONF.set_override(key, value, group=BACKEND)
+            overridden.append(key)
+        if setup:
+            drv.do_setup(None)
+            drv.check_for_setup_error()
+            executor.reset()
+        return drv
+
+    yield _make
+    for key in overridden:
+        CONF.clear_override(key, group=BACKEND)
+
+
+@pytest.fixture
+def drv(make_driver):
+    return make_driver()
