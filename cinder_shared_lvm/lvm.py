@@ -289,7 +289,7 @@ class SharedLVM(brick_lvm.LVM):
 
     def get_lv(self, name: str) -> Optional[dict]:
         """Report of one LV, or None when it does not exist."""
-        for lv in self.list_lvs(name):
+        for lv in self.list_lvs(validate_name(name)):
             if lv['name'] == name:
                 return lv
         return None
@@ -301,7 +301,7 @@ class SharedLVM(brick_lvm.LVM):
                 for lv in self.list_lvs(lv_name)]
 
     def get_volume(self, name: str) -> Optional[dict]:
-        for vol in self.get_volumes(name):
+        for vol in self.get_volumes(validate_name(name)):
             if vol['name'] == name:
                 return vol
         return None
