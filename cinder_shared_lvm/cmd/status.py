@@ -1,0 +1,96 @@
+"""``status``: the shared VG's LVs, what Cinder object each one is, and
+whether it is active or open on this host."""
+
+import re
+from typing import Optional
+
+from cinder_shared_lvm.cmd import common
+from cinder_shared_lvm import exception
+from cinder_shared_lvm import lvm
+
+_UUID = r'[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-' \
+        r'[0-9a-fA-F]{12}'
+# Cinder's LVM naming: volume_name_template "volume-%s"; a snapshot is
+# "snapshot-%s", which LVM reserves, so the LVM drivers store it as
+# "_snapshot-%s".
+_NAME_PATTERNS = (('volume', re.compile(r'^volume-(%s)$' % _UUID)),
+                  ('snapshot', re.compile(r'^_snapshot-(%s)$' % _UUID)))
+
+
+def add_parser(subparsers, parents):
+    parser = subparsers.add_parser(
+        'status', parents=parents,
+        help='list the VG\'s LVs with their Cinder IDs and local state',
+        description='List every LV of the shared VG: the Cinder volume or '
+                    'snapshot it holds (other LVs are "unmanaged"), its '
+                    'size, its snapshot family, and whether it is active '
+                    'or open on this host.')
+    parser.set_defaults(func=run, default_role=lvm.READER)
+    return parser
+
+
+def classify(lv_name: str) -> tuple:
+    """('volume'|'snapshot'|'unmanaged', Cinder ID or None)."""
+    for kind, pattern in _NAME_PATTERNS:
+        match = pattern.match(lv_name)
+        if match:
+            return kind, match.group(1).lower()
+    return 'unmanaged', None
+
+
+def families(lvs: list) -> dict:
+    """{origin LV name: [its COW snapshots' names]}, for origins only."""
+    result = {}
+    for lv in lvs:
+        if lv['origin']:
+            result.setdefault(lv['origin'], []).append(lv['name'])
+    return result
+
+
+def load(ctx: common.Context) -> tuple:
+    """(vgs row, LVs) of the VG; raise if the VG is not visible."""
+    shared = ctx.shared_lvm()
+    row = shared.vg_report()
+    if row is None:
+        raise exception.VolumeGroupNotFound(vg=ctx.vg, devices=ctx.devices)
+    return row, shared.list_lvs()
+
+
+def run(ctx: common.Context, args) -> common.Outcome:
+    row, lvs = load(ctx)
+    entries = [_entry(lv) for lv in lvs]
+    data = {'vg': ctx.vg, 'vg_uuid': row['vg_uuid'],
+            'size_bytes': int(row['vg_size']),
+            'free_bytes': int(row['vg_free']),
+            'metadata_free_percent': round(
+                common.metadata_free_percent(row), 1),
+            'lvs': entries, 'families': families(lvs)}
+    return common.Outcome(0, data, _lines(data))
+
+
+def _entry(lv: dict) -> dict:
+    kind, cinder_id = classify(lv['name'])
+    return {'name': lv['name'], 'kind': kind, 'id': cinder_id,
+            'size_bytes': lv['size_bytes'], 'origin': lv['origin'],
+            'active': lv['active'], 'open': lv['open'], 'tags': lv['tags']}
+
+
+def _lines(data: dict) -> list:
+    lines = ['VG %s (%s): %s, %s free, metadata area %.1f%% free' % (
+        data['vg'], data['vg_uuid'], common.human_size(data['size_bytes']),
+        common.human_size(data['free_bytes']),
+        data['metadata_free_percent'])]
+    if not data['lvs']:
+        return lines + ['no LVs']
+    rows = [(e['name'], e['kind'], e['id'] or '-',
+             common.human_size(e['size_bytes']), e['origin'] or '-',
+             _yes(e['active']), _yes(e['open'])) for e in data['lvs']]
+    lines += [''] + common.table(
+        ['LV', 'CINDER', 'ID', 'SIZE', 'ORIGIN', 'ACTIVE', 'OPEN'], rows)
+    for origin, snaps in sorted(data['families'].items()):
+        lines.append('family %s -> %s' % (origin, ', '.join(sorted(snaps))))
+    return lines
+
+
+def _yes(flag: Optional[bool]) -> str:
+    return 'yes' if flag else 'no'
