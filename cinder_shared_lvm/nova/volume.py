@@ -7,6 +7,7 @@ disconnect; this driver only hands its result to libvirt.
 """
 
 from os_brick.initiator import connector as brick_connector
+from oslo_config import cfg
 from oslo_log import log as logging
 
 import nova.conf
@@ -18,6 +19,20 @@ from cinder_shared_lvm import brick_registration
 
 CONF = nova.conf.CONF
 LOG = logging.getLogger(__name__)
+
+compute_opts = [
+    cfg.ListOpt('devices',
+                default=[],
+                help='Paths of the shared PV(s) on this compute host, when '
+                     'they differ from the shared_lvm_devices that Cinder '
+                     'sends with each connection (for example a local '
+                     'multipath alias). LVM commands run for an attach '
+                     'are confined to these devices. Empty: use the paths '
+                     'from Cinder.'),
+]
+# NOTE: registering after nova.conf was parsed is fine: oslo.config reads
+# a late group's values from the files already loaded.
+CONF.register_opts(compute_opts, group='shared_lvm')
 
 # Cache modes that open the device with O_DIRECT, so that this host's page
 # cache never holds blocks of a LUN that other hosts write.
@@ -49,7 +64,8 @@ class LibvirtSharedLVMVolumeDriver(libvirt_volume.LibvirtBaseVolumeDriver):
         brick_registration.register()
         self.connector = brick_connector.InitiatorConnector.factory(
             brick_registration.PROTOCOL, utils.get_root_helper(),
-            device_scan_attempts=CONF.libvirt.num_volume_scan_tries)
+            device_scan_attempts=CONF.libvirt.num_volume_scan_tries,
+            shared_lvm_devices=CONF.shared_lvm.devices or None)
         _warn_about_host_cache()
 
     def get_config(self, connection_info, disk_info):

@@ -92,3 +92,5 @@ def nova_conf():
     conf.clear_override('use_default_aio_mode_for_volumes', group='libvirt')
     conf.clear_override('disk_cachemodes', group='libvirt')
     conf.clear_override('num_volume_scan_tries', group='libvirt')
+    if 'shared_lvm' in conf:
+        conf.clear_override('devices', group='shared_lvm')

@@ -82,9 +82,17 @@ def test_builds_connector_like_nova_brick_drivers(brick, host, nova_conf):
     brick.registered.assert_called_with()
     brick.factory.assert_called_with(
         'SHARED_LVM', 'sudo nova-rootwrap /etc/nova/rootwrap.conf',
-        device_scan_attempts=7)
+        device_scan_attempts=7, shared_lvm_devices=None)
     assert drv.connector is brick
     assert drv.is_block_dev is True
+
+
+def test_compute_host_device_override(brick, host, nova_conf):
+    nova_conf.set_override('devices', ['/dev/mapper/mpatha'],
+                           group='shared_lvm')
+    volume.LibvirtSharedLVMVolumeDriver(host)
+    assert brick.factory.call_args.kwargs['shared_lvm_devices'] == [
+        '/dev/mapper/mpatha']
 
 
 @pytest.mark.parametrize('data, extra, driver_line', [
