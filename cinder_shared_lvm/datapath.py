@@ -50,6 +50,10 @@ class DataPath(object):
             for name in lv_names:
                 self.vg.activate_lv(name, exclusive=exclusive)
                 done.append(name)
+                # NOTE: activation leaves an LV that was already active
+                # here with its old table; another host may have resized
+                # it since (DESIGN.md rule 4).
+                self.vg.refresh_lv(name)
             yield [self.vg.lv_path(n) for n in lv_names]
         except Exception:
             with excutils.save_and_reraise_exception():
@@ -81,12 +85,14 @@ class DataPath(object):
             self.configuration.volume_dd_blocksize, sync=True,
             execute=self._execute, sparse=False)
 
-    def clear(self, lv_name: str, size_gb: int, dm_suffix: str = '') -> None:
+    def clear(self, lv_name: str, lv_size_mb: int,
+              dm_suffix: str = '') -> None:
         """Overwrite an LV with zeros as configured by volume_clear.
 
         cinder's ``volume_utils.clear_volume`` runs ``utils.execute``
         directly, so this calls copy_volume with the driver's executor.
 
+        :param lv_size_mb: size of what is cleared, in MiB
         :param dm_suffix: '-cow' to clear a COW snapshot's store
         """
         mode = self.configuration.volume_clear
@@ -95,8 +101,9 @@ class DataPath(object):
         if mode != 'zero':
             raise cinder_exception.InvalidConfigurationValue(
                 option='volume_clear', value=mode)
-        size_mb = self.configuration.volume_clear_size or size_gb * units.Ki
-        size_mb = min(size_mb, size_gb * units.Ki)
+        # NOTE: volume_clear_size=0 means all of it; never write past it.
+        size_mb = min(self.configuration.volume_clear_size or lv_size_mb,
+                      lv_size_mb)
         with self.activated(lv_name):
             path = (self.dm_path(lv_name) + dm_suffix if dm_suffix
                     else self.vg.lv_path(lv_name))

@@ -83,8 +83,6 @@ class SharedLVMDriver(driver.VolumeDriver):
         self.configuration.append_config_values(
             self._get_oslo_driver_opts('lvm_type', 'lvm_mirrors'))
         self.hostname = socket.gethostname()
-        self.backend_name = (self.configuration.safe_get(
-            'volume_backend_name') or 'SharedLVM')
         self.vg = None
         self.datapath = None
         self._stats = {}
@@ -98,6 +96,11 @@ class SharedLVMDriver(driver.VolumeDriver):
             'lvm_type', 'lvm_mirrors')
 
     # -- setup -------------------------------------------------------------
+
+    @property
+    def backend_name(self) -> str:
+        return self.configuration.safe_get('volume_backend_name') or \
+            'SharedLVM'
 
     @property
     def vg_name(self) -> str:

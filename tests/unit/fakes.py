@@ -190,7 +190,8 @@ WRITE_COMMANDS = frozenset(('lvcreate', 'lvremove', 'lvextend', 'lvrename',
 
 
 def lvs(target: str) -> tuple:
-    return ('lvs',) + _REPORT + ('-o', LVS_FIELDS, '--readonly', target)
+    # NOTE: no --readonly: with it lvs never shows an LV active or open.
+    return ('lvs',) + _REPORT + ('-o', LVS_FIELDS, target)
 
 
 def vgs(vg: str) -> tuple:
@@ -198,8 +199,11 @@ def vgs(vg: str) -> tuple:
 
 
 def activate(ref: str, exclusive: bool = False) -> tuple:
-    return ('lvchange', '-aey' if exclusive else '-ay', '--refresh',
-            '--yes', ref)
+    return ('lvchange', '-aey' if exclusive else '-ay', '--yes', ref)
+
+
+def refresh(ref: str) -> tuple:
+    return ('lvchange', '--refresh', ref)
 
 
 def deactivate(ref: str) -> tuple:
