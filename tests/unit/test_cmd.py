@@ -1,0 +1,601 @@
+"""Unit tests of the operator CLI against the recording executor.
+
+Each test runs ``main(argv, execute=fake)`` and asserts the exact commands
+issued (``--config`` stripped and checked on its own), the exit code and
+what the operator reads.
+"""
+
+import io
+import json
+
+import pytest
+
+from cinder_shared_lvm.cmd import check
+from cinder_shared_lvm.cmd import cleanup
+from cinder_shared_lvm.cmd import main as cli
+from cinder_shared_lvm.cmd import prepare
+from cinder_shared_lvm.cmd import status
+from tests.unit import fakes
+
+VG = 'cinder-shared'
+DEV = '/dev/disk/by-id/wwn-0x600a'
+DEV2 = '/dev/mapper/mpathb'
+GIB = 1 << 30
+MIB = 1 << 20
+VG_UUID = 'teUu06-itZS-6kR9-vCtX-LzeM-WiRK-0hq57z'
+VOL_A = '0f3a7e44-3c0b-4f2a-9d4e-6f1b2c3d4e5a'
+VOL_B = '1b2c3d4e-5f60-4718-89ab-cdef01234567'
+SNAP_C = '2c3d4e5f-6071-4829-9abc-def012345678'
+
+REPORT = ('--noheadings', '--nosuffix', '--units', 'b', '--separator', '|')
+VG_FIELDS = ('vg_name,vg_uuid,vg_size,vg_free,lv_count,vg_extent_size,'
+             'vg_mda_size,vg_mda_free,vg_autoactivation')
+LV_FIELDS = 'lv_name,lv_uuid,lv_size,lv_attr,origin,lv_tags'
+VGS = ('vgs',) + REPORT + ('-o', VG_FIELDS, '--readonly', VG)
+LVS = ('lvs',) + REPORT + ('-o', LV_FIELDS, VG)
+LVMCONFIG = ('lvmconfig', '--type', 'full') + check.LVMCONFIG_KEYS
+COMMON = ['--vg', VG, '--devices', DEV]
+
+
+def vg_row(mda_size=32 * MIB, mda_free=16 * MIB - 4096, auto=''):
+    return ('  %s|%s|%d|%d|4|4194304|%d|%d|%s\n'
+            % (VG, VG_UUID, 100 * GIB, 60 * GIB, mda_size, mda_free, auto))
+
+
+def lv_rows(open_b=False, open_snap=False):
+    """volume A (origin, active) + its snapshot C, volume B, one other."""
+    return ''.join([
+        '  volume-%s|u-a|%d|owi-a-----||\n' % (VOL_A, 10 * GIB),
+        '  _snapshot-%s|u-c|%d|swi-a%s----|volume-%s|\n'
+        % (SNAP_C, 10 * GIB, 'o' if open_snap else '-', VOL_A),
+        '  volume-%s|u-b|%d|-wi-a%s----||\n'
+        % (VOL_B, 5 * GIB, 'o' if open_b else '-'),
+        '  scratch|u-d|%d|-wi-------||\n' % GIB])
+
+
+GOOD_CONFIG = '\n'.join([
+    'global_filter=["a|^/dev/disk/by-id/wwn-0x600a$|","r|.*|"]',
+    'filter=["a|.*|"]', 'hints="none"', 'obtain_device_list_from_udev=0',
+    'use_lvmetad=0', 'use_lvmlockd=0', 'metadata_read_only=0',
+    'auto_activation_volume_list=[]']) + '\n'
+
+
+def run(argv, fake):
+    out, err = io.StringIO(), io.StringIO()
+    code = cli.main(argv, execute=fake, stdout=out, stderr=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def host(config=GOOD_CONFIG, vgs=None, lvs=None, size=200 * GIB,
+         blkid=''):
+    """A FakeExecutor that answers like a well-set-up host."""
+    fake = fakes.FakeExecutor()
+    fake.add(('blockdev', '--getsize64'), ('%d\n' % size, ''))
+    fake.add(('blkid',), (blkid, ''))
+    fake.add(('lvmconfig',), (config, ''))
+    fake.add(('vgs',), (vg_row() if vgs is None else vgs, ''))
+    fake.add(('lvs',), (lv_rows() if lvs is None else lvs, ''))
+    return fake
+
+
+# -- prepare ------------------------------------------------------------------
+
+@pytest.mark.parametrize('volumes, mib', [(1, 16), (5000, 16),
+                                          (10000, 24), (100000, 230)])
+def test_metadata_size_formula(volumes, mib):
+    assert prepare.metadata_size_mib(volumes) == mib
+
+
+def test_prepare_runs_pvcreate_and_vgcreate_confined():
+    fake = host(vgs='')
+    code, out, _err = run(['prepare'] + COMMON + ['--devices', DEV + ',' +
+                                                  DEV2], fake)
+    assert code == 0
+    assert fake.commands == [
+        ('blockdev', '--getsize64', DEV), ('blockdev', '--getsize64', DEV2),
+        ('blkid', '-p', '-o', 'export', DEV),
+        ('blkid', '-p', '-o', 'export', DEV2),
+        ('pvcreate', '--metadatasize', '24m', DEV, DEV2),
+        ('vgcreate', '--setautoactivation', 'n', VG, DEV, DEV2),
+        VGS]
+    pvcreate_argv = fake.calls[4][0]
+    assert pvcreate_argv[:2] == ('env', 'LC_ALL=C')
+    conf = fakes.config_of(pvcreate_argv)
+    assert 'a|^/dev/disk/by\\\\-id/wwn\\\\-0x600a$|' in conf
+    assert '"r|.*|"' in conf and 'metadata_read_only' not in conf
+    assert fake.calls[4][1]['run_as_root'] is True
+    assert 'Created VG cinder-shared' in out
+
+
+def test_prepare_expected_volumes_sizes_metadata():
+    fake = host()
+    code, _out, _err = run(['prepare', '--expected-volumes', '100000'] +
+                           COMMON, fake)
+    assert code == 0
+    assert ('pvcreate', '--metadatasize', '230m', DEV) in fake.commands
+
+
+def test_prepare_json():
+    code, out, _err = run(['prepare', '--json'] + COMMON, host())
+    assert code == 0
+    data = json.loads(out)
+    assert data['vg_uuid'] == VG_UUID
+    assert data['metadata_size_mib'] == 24
+    assert data['overwritten_signatures'] == []
+
+
+@pytest.mark.parametrize('blkid, shown', [
+    ('DEVNAME=%s\nTYPE=LVM2_member\n' % DEV, 'LVM physical volume'),
+    ('DEVNAME=%s\nTYPE=ext4\nUSAGE=filesystem\n' % DEV, 'ext4'),
+    ('DEVNAME=%s\nPTTYPE=gpt\n' % DEV, 'partition table (gpt)')])
+def test_prepare_refuses_device_with_signature(blkid, shown):
+    fake = host(blkid=blkid)
+    code, _out, err = run(['prepare'] + COMMON, fake)
+    assert code == 1
+    assert shown in err and '--force' in err and 'Nothing was changed' in err
+    assert 'pvcreate' not in fake.names()
+
+
+def test_prepare_force_overwrites_signature():
+    fake = host(blkid='TYPE=LVM2_member\n')
+    code, out, _err = run(['prepare', '--force', '--json'] + COMMON, fake)
+    assert code == 0
+    assert ('pvcreate', '--metadatasize', '24m', '-ff', '--yes',
+            DEV) in fake.commands
+    assert json.loads(out)['overwritten_signatures'] == [DEV]
+
+
+def test_prepare_asks_blkid_to_probe_not_cache():
+    fake = host()
+    run(['prepare'] + COMMON, fake)
+    call = [c for c in fake.calls if c[0][0] == 'blkid'][0]
+    # exit 2 is blkid's "nothing found", the answer we hope for
+    assert call[1]['check_exit_code'] == [0, 2]
+    assert '-p' in call[0]
+
+
+def test_prepare_refuses_missing_device():
+    fake = host()
+    fake.add(('blockdev',), fakes.pe_error(1, 'blockdev: cannot open '
+                                              '/dev/x: No such file'))
+    code, _out, err = run(['prepare'] + COMMON, fake)
+    assert code == 1
+    assert 'not a usable block device' in err and 'No such file' in err
+    assert fake.names() == ['blockdev']
+
+
+def test_prepare_refuses_device_too_small():
+    fake = host(size=20 * MIB)
+    code, _out, err = run(['prepare'] + COMMON, fake)
+    assert code == 1 and 'smaller than the 24 MiB' in err
+    assert 'pvcreate' not in fake.names()
+
+
+@pytest.mark.parametrize('argv', [
+    ['--vg=-rf', '--devices', DEV],
+    ['--vg', 'a b', '--devices', DEV],
+    ['--vg', '..', '--devices', DEV],
+    ['--vg', VG, '--devices', 'sdb'],
+    ['--vg', VG, '--devices', '/dev/../etc/passwd'],
+    ['--vg', VG, '--devices', '/dev/sdb;reboot'],
+    ['--vg', VG, '--devices', '/tmp/disk.img'],
+    ['--vg', VG, '--devices', ','],
+    ['--vg', VG],
+])
+def test_prepare_refuses_bad_input_and_runs_nothing(argv):
+    fake = host()
+    code, _out, err = run(['prepare'] + argv, fake)
+    assert code == 2
+    assert 'error:' in err
+    assert fake.calls == []
+
+
+def test_prepare_refuses_reader_role():
+    fake = host()
+    code, _out, err = run(['prepare', '--role', 'reader'] + COMMON, fake)
+    assert code == 2 and 'writer' in err
+    assert fake.calls == []
+
+
+@pytest.mark.parametrize('value', ['0', '-3', 'many'])
+def test_prepare_expected_volumes_must_be_positive(value, capsys):
+    with pytest.raises(SystemExit) as exc:
+        cli.main(['prepare', '--expected-volumes', value] + COMMON,
+                 execute=host())
+    assert exc.value.code == 2
+    assert 'positive integer' in capsys.readouterr().err
+
+
+def test_prepare_reports_pvcreate_failure():
+    fake = host()
+    fake.add(('pvcreate',), fakes.pe_error(5, '  Cannot use /dev/x: '
+                                              'device is partitioned\n'))
+    code, out, err = run(['prepare', '--json'] + COMMON, fake)
+    assert code == 1
+    assert 'pvcreate failed' in err and 'device is partitioned' in err
+    assert 'error' in json.loads(out)
+    assert 'vgcreate' not in fake.names()
+
+
+# -- check --------------------------------------------------------------------
+
+def _checks(out):
+    return {c['check']: c for c in json.loads(out)['checks']}
+
+
+def test_check_writer_all_pass():
+    fake = host()
+    code, out, _err = run(['check', '--role', 'writer'] + COMMON, fake)
+    assert code == 0, out
+    assert 'FAIL' not in out
+    assert out.splitlines()[0].startswith('PASS  device')
+    assert fake.commands == [LVMCONFIG, VGS,
+                             ('blockdev', '--getsize64', DEV)]
+    # the host's own config: no project --config on lvmconfig
+    assert fakes.config_of(fake.calls[0][0]) is None
+    assert fake.calls[0][1]['check_exit_code'] == [0, 5]
+
+
+def test_check_passes_test_only_extra_config_to_lvmconfig():
+    fake = host()
+    run(['check', '--role', 'writer', '--lvm-extra-config',
+         'global { activation=0 }'] + COMMON, fake)
+    assert fakes.config_of(fake.calls[0][0]) == 'global { activation=0 }'
+    assert fakes.config_of(fake.calls[1][0]).endswith(
+        'global { activation=0 }')
+
+
+def test_check_reader_needs_metadata_read_only():
+    fake = host()
+    code, out, _err = run(['check', '--role', 'reader', '--json'] + COMMON,
+                          fake)
+    assert code == 1
+    result = _checks(out)['metadata-read-only']
+    assert result['status'] == 'FAIL'
+    assert 'metadata_read_only=0, want 1' in result['detail']
+    # the reader's own vgs runs read-only
+    assert 'metadata_read_only=1' in fakes.config_of(fake.calls[1][0])
+
+
+def test_check_reader_passes_with_read_only():
+    fake = host(config=GOOD_CONFIG.replace('metadata_read_only=0',
+                                           'metadata_read_only=1'))
+    code, out, _err = run(['check', '--role', 'reader'] + COMMON, fake)
+    assert code == 0, out
+
+
+def test_check_writer_fails_when_read_only():
+    fake = host(config=GOOD_CONFIG.replace('metadata_read_only=0',
+                                           'metadata_read_only=1'))
+    code, out, _err = run(['check', '--role', 'writer', '--json'] + COMMON,
+                          fake)
+    assert code == 1
+    assert _checks(out)['metadata-read-only']['status'] == 'FAIL'
+
+
+@pytest.mark.parametrize('old, new, name, status', [
+    ('global_filter=["a|^/dev/disk/by-id/wwn-0x600a$|","r|.*|"]',
+     'global_filter=["a|.*|"]', 'scan-confined', 'FAIL'),
+    ('global_filter=["a|^/dev/disk/by-id/wwn-0x600a$|","r|.*|"]',
+     'global_filter=["r|/dev/sda|"]', 'scan-confined', 'FAIL'),
+    ('global_filter=["a|^/dev/disk/by-id/wwn-0x600a$|","r|.*|"]',
+     'global_filter=["a/wwn-0x600a/","r/^.*$/"]', 'scan-confined', 'PASS'),
+    ('global_filter=["a|^/dev/disk/by-id/wwn-0x600a$|","r|.*|"]',
+     'global_filter="r|.*|"', 'scan-confined', 'WARN'),
+    ('global_filter=["a|^/dev/disk/by-id/wwn-0x600a$|","r|.*|"]\n'
+     'filter=["a|.*|"]',
+     'global_filter=["a|.*|"]\n'
+     'filter=["a|^/dev/disk/by-id/wwn-0x600a$|","r|.*|"]',
+     'scan-confined', 'WARN'),
+    ('global_filter=["a|^/dev/disk/by-id/wwn-0x600a$|","r|.*|"]',
+     'global_filter=["r|wwn|","r|.*|"]', 'scan-confined', 'WARN'),
+    ('hints="none"', 'hints="all"', 'hints', 'FAIL'),
+    ('obtain_device_list_from_udev=0', 'obtain_device_list_from_udev=1',
+     'udev-device-list', 'FAIL'),
+    ('use_lvmetad=0', 'use_lvmetad=1', 'caching-daemon', 'FAIL'),
+    ('use_lvmetad=0\n', '', 'caching-daemon', 'PASS'),
+    ('use_lvmlockd=0', 'use_lvmlockd=1', 'lvmlockd', 'WARN'),
+])
+def test_check_host_config(old, new, name, status):
+    config = GOOD_CONFIG.replace(old, new)
+    assert config != GOOD_CONFIG
+    code, out, _err = run(['check', '--role', 'writer', '--json'] + COMMON,
+                          host(config=config))
+    assert _checks(out)[name]['status'] == status, out
+    assert code == (1 if status == 'FAIL' else 0)
+
+
+def test_check_lvmlockd_expected_but_off():
+    code, out, _err = run(['check', '--role', 'writer', '--lvmlockd',
+                           '--json'] + COMMON, host())
+    assert code == 1
+    assert _checks(out)['lvmlockd']['status'] == 'FAIL'
+
+
+@pytest.mark.parametrize('auto_list, vg_flag, status', [
+    ('auto_activation_volume_list=[]', 'enabled', 'PASS'),
+    ('', '', 'PASS'),
+    ('', 'enabled', 'FAIL'),
+    ('auto_activation_volume_list=["cinder-shared"]', 'enabled', 'FAIL'),
+    ('auto_activation_volume_list=["cinder-shared/volume-x"]', 'enabled',
+     'FAIL'),
+    ('auto_activation_volume_list=["@boot"]', 'enabled', 'FAIL'),
+    ('auto_activation_volume_list=["rootvg"]', 'enabled', 'PASS'),
+])
+def test_check_autoactivation(auto_list, vg_flag, status):
+    config = GOOD_CONFIG.replace('auto_activation_volume_list=[]', auto_list)
+    fake = host(config=config, vgs=vg_row(auto=vg_flag))
+    code, out, _err = run(['check', '--role', 'writer', '--json'] + COMMON,
+                          fake)
+    assert _checks(out)['autoactivation']['status'] == status, out
+
+
+def test_check_vg_not_visible():
+    fake = host(vgs='')
+    code, out, _err = run(['check', '--role', 'writer'] + COMMON, fake)
+    assert code == 1
+    assert ('FAIL  vg-visible          VG cinder-shared is not visible '
+            'through /dev/disk/by-id/wwn-0x600a') in out
+    assert 'FAIL  metadata-space      unknown' in out
+
+
+def test_check_vg_command_error_is_shown():
+    fake = host()
+    fake.add(('vgs',), fakes.pe_error(3, '  Cannot process volume group'))
+    code, out, _err = run(['check', '--role', 'writer'] + COMMON, fake)
+    assert code == 1 and 'Cannot process volume group' in out
+
+
+def test_check_missing_device():
+    fake = host()
+    fake.add(('blockdev',), fakes.pe_error(1, 'blockdev: cannot open'))
+    code, out, _err = run(['check', '--role', 'writer'] + COMMON, fake)
+    assert code == 1
+    assert 'FAIL  device' in out and 'cannot open' in out
+
+
+@pytest.mark.parametrize('free, status', [
+    (16 * MIB - 4096, 'PASS'), (int(1.5 * MIB), 'WARN'),
+    (512 * 1024, 'FAIL')])
+def test_check_metadata_space(free, status):
+    fake = host(vgs=vg_row(mda_free=free))
+    code, out, _err = run(['check', '--role', 'writer', '--json'] + COMMON,
+                          fake)
+    result = _checks(out)['metadata-space']
+    assert result['status'] == status
+    assert code == (1 if status == 'FAIL' else 0)
+
+
+def test_check_metadata_floor_from_config_file(tmp_path):
+    conf = tmp_path / 'cinder.conf'
+    conf.write_text('[shared]\nshared_lvm_volume_group = %s\n'
+                    'shared_lvm_devices = %s\n'
+                    'shared_lvm_min_free_metadata_percent = 20\n'
+                    % (VG, DEV))
+    fake = host(vgs=vg_row(mda_free=2 * MIB))    # 12.5 % free
+    code, out, _err = run(['check', '--role', 'writer', '--json',
+                           '--config-file', str(conf), '--backend',
+                           'shared'], fake)
+    assert code == 1
+    assert 'minimum 20%' in _checks(out)['metadata-space']['detail']
+
+
+def test_check_needs_role():
+    fake = host()
+    code, _out, err = run(['check'] + COMMON, fake)
+    assert code == 2 and '--role' in err
+    assert fake.calls == []
+
+
+@pytest.mark.parametrize('raw, value', [
+    ('0', 0), ('"none"', 'none'), ('[]', []),
+    ('["a|^/dev/x$|","r|.*|"]', ['a|^/dev/x$|', 'r|.*|']),
+    ('["a|\\"q\\"|"]', ['a|"q"|'])])
+def test_parse_lvmconfig_value(raw, value):
+    assert check.parse_value(raw) == value
+
+
+def test_filter_verdict_first_match_wins():
+    patterns = ['r|/dev/sdb|', 'a|/dev/sd.*|', 'r|.*|']
+    assert check.filter_verdict(patterns, '/dev/sda')
+    assert not check.filter_verdict(patterns, '/dev/sdb')
+    assert not check.filter_verdict(patterns, '/dev/vda')
+    assert check.filter_verdict(None, '/dev/vda')
+    assert check.filter_verdict(['r|[bad|'], '/dev/vda')
+
+
+# -- status -------------------------------------------------------------------
+
+@pytest.mark.parametrize('name, kind, cinder_id', [
+    ('volume-%s' % VOL_A, 'volume', VOL_A),
+    ('volume-%s' % VOL_A.upper(), 'volume', VOL_A),
+    ('_snapshot-%s' % SNAP_C, 'snapshot', SNAP_C),
+    ('snapshot-%s' % SNAP_C, 'unmanaged', None),
+    ('volume-%s-x' % VOL_A, 'unmanaged', None),
+    ('volume-1234', 'unmanaged', None),
+    ('scratch', 'unmanaged', None)])
+def test_classify(name, kind, cinder_id):
+    assert status.classify(name) == (kind, cinder_id)
+
+
+def test_status_table():
+    fake = host()
+    code, out, _err = run(['status'] + COMMON, fake)
+    assert code == 0
+    assert fake.commands == [VGS, LVS]
+    # reader by default: status never needs to write
+    assert 'metadata_read_only=1' in fakes.config_of(fake.calls[1][0])
+    lines = out.splitlines()
+    assert lines[0] == ('VG cinder-shared (%s): 100.00 GiB, 60.00 GiB free, '
+                        'metadata area 100.0%% free' % VG_UUID)
+    assert lines[2].split() == ['LV', 'CINDER', 'ID', 'SIZE', 'ORIGIN',
+                                'ACTIVE', 'OPEN']
+    assert lines[3].split() == ['volume-' + VOL_A, 'volume', VOL_A, '10.00',
+                                'GiB', '-', 'yes', 'no']
+    assert lines[4].split() == ['_snapshot-' + SNAP_C, 'snapshot', SNAP_C,
+                                '10.00', 'GiB', 'volume-' + VOL_A, 'yes',
+                                'no']
+    assert lines[6].split() == ['scratch', 'unmanaged', '-', '1.00', 'GiB',
+                                '-', 'no', 'no']
+    assert lines[7] == 'family volume-%s -> _snapshot-%s' % (VOL_A, SNAP_C)
+
+
+def test_status_json():
+    code, out, _err = run(['status', '--json'] + COMMON, host(
+        lvs=lv_rows(open_b=True)))
+    assert code == 0
+    data = json.loads(out)
+    assert data['families'] == {'volume-' + VOL_A: ['_snapshot-' + SNAP_C]}
+    vol_b = [e for e in data['lvs'] if e['id'] == VOL_B][0]
+    assert vol_b == {'name': 'volume-' + VOL_B, 'kind': 'volume',
+                     'id': VOL_B, 'size_bytes': 5 * GIB, 'origin': None,
+                     'active': True, 'open': True, 'tags': []}
+    assert data['metadata_free_percent'] == 100.0
+
+
+def test_status_empty_vg():
+    code, out, _err = run(['status'] + COMMON, host(lvs=''))
+    assert code == 0 and out.splitlines()[-1] == 'no LVs'
+
+
+def test_status_vg_not_visible():
+    fake = host(vgs='')
+    code, out, err = run(['status', '--json'] + COMMON, fake)
+    assert code == 1
+    assert 'is not visible through devices' in err
+    assert json.loads(out)['error']
+    assert fake.names() == ['vgs']
+
+
+# -- cleanup ------------------------------------------------------------------
+
+def test_cleanup_deactivates_unused_lvs():
+    fake = host()
+    code, out, _err = run(['cleanup'] + COMMON, fake)
+    assert code == 0
+    # the origin takes its snapshot down; scratch is not active
+    assert fake.commands == [
+        VGS, LVS,
+        ('lvchange', '-an', '--yes', '%s/volume-%s' % (VG, VOL_A)),
+        ('lvchange', '-an', '--yes', '%s/volume-%s' % (VG, VOL_B))]
+    assert out.splitlines() == [
+        'deactivated volume-' + VOL_A, 'deactivated _snapshot-' + SNAP_C,
+        'deactivated volume-' + VOL_B]
+    assert 'metadata_read_only=1' in fakes.config_of(fake.calls[2][0])
+
+
+def test_cleanup_skips_open_lv_and_open_family():
+    fake = host(lvs=lv_rows(open_b=True, open_snap=True))
+    code, out, _err = run(['cleanup', '--json'] + COMMON, fake)
+    assert code == 0
+    assert 'lvchange' not in fake.names()
+    data = json.loads(out)
+    assert data['deactivated'] == []
+    assert data['skipped_open'] == sorted([
+        '_snapshot-' + SNAP_C, 'volume-' + VOL_A, 'volume-' + VOL_B])
+    assert data['held_open_by']['volume-' + VOL_A] == [
+        '_snapshot-' + SNAP_C]
+
+
+def test_cleanup_dry_run_changes_nothing():
+    fake = host()
+    code, out, _err = run(['cleanup', '--dry-run'] + COMMON, fake)
+    assert code == 0
+    assert fake.names() == ['vgs', 'lvs']
+    assert out.splitlines()[0] == 'would deactivate volume-' + VOL_A
+
+
+def test_cleanup_reports_failure_and_goes_on():
+    fake = host()
+    fake.add(('lvchange', '-an', '--yes', '%s/volume-%s' % (VG, VOL_A)),
+             fakes.pe_error(5, '  Logical volume in use.'))
+    code, out, _err = run(['cleanup'] + COMMON, fake)
+    assert code == 1
+    assert out.splitlines() == [
+        'deactivated volume-' + VOL_B,
+        'FAILED volume-%s: LVM command lvchange failed for %s/volume-%s '
+        '(exit code 5): Logical volume in use.' % (VOL_A, VG, VOL_A)]
+
+
+def test_cleanup_nothing_active():
+    code, out, _err = run(['cleanup'] + COMMON, host(
+        lvs='  scratch|u|%d|-wi-------||\n' % GIB))
+    assert code == 0
+    assert out == 'nothing to do: no LV of VG cinder-shared is active here\n'
+
+
+def test_cleanup_plan_treats_snapshot_family_as_one():
+    lvs = [{'name': 'o', 'origin': None, 'active': True, 'open': False},
+           {'name': 's', 'origin': 'o', 'active': True, 'open': False}]
+    assert cleanup.plan(lvs) == ([['o', 's']], {})
+
+
+# -- common options -----------------------------------------------------------
+
+def _conf(tmp_path, body):
+    path = tmp_path / 'cinder.conf'
+    path.write_text('[DEFAULT]\nlogging_context_format_string = %(asctime)s'
+                    '\n\n' + body)
+    return str(path)
+
+
+def test_config_file_backend_section(tmp_path):
+    conf = _conf(tmp_path, '[lvm-1]\nshared_lvm_volume_group = vg1\n'
+                           'shared_lvm_devices = %s, %s\n' % (DEV, DEV2))
+    fake = host(vgs=vg_row().replace(VG, 'vg1'))
+    code, _out, _err = run(['status', '--config-file', conf, '--backend',
+                            'lvm-1'], fake)
+    assert code == 0
+    assert fake.commands[0][-1] == 'vg1'
+    config = fakes.config_of(fake.calls[0][0])
+    assert 'mpathb' in config and 'wwn' in config
+
+
+def test_options_override_config_file(tmp_path):
+    conf = _conf(tmp_path, '[lvm-1]\nshared_lvm_devices = %s\n' % DEV2)
+    fake = host()
+    run(['status', '--config-file', conf, '--backend', 'lvm-1', '--devices',
+         DEV], fake)
+    assert 'mpathb' not in fakes.config_of(fake.calls[0][0])
+    assert fake.commands[0][-1] == VG       # the option's default VG name
+
+
+@pytest.mark.parametrize('extra, message', [
+    (['--backend', 'nope'], 'has no [nope] section'),
+    (['--backend', 'empty'], 'give --vg and --devices'),
+    ([], '--config-file and --backend go together')])
+def test_config_file_errors(tmp_path, extra, message):
+    conf = _conf(tmp_path, '[empty]\n')
+    code, _out, err = run(['status', '--config-file', conf] + extra,
+                          host())
+    assert code in (1, 2) and message in err
+
+
+def test_config_file_unreadable(tmp_path):
+    code, _out, err = run(['status', '--config-file',
+                           str(tmp_path / 'absent.conf'), '--backend', 'x'],
+                          host())
+    assert code == 1 and 'Cannot read' in err
+
+
+def test_root_helper_reaches_executor():
+    fake = host()
+    run(['status', '--root-helper', 'sudo'] + COMMON, fake)
+    assert {c[1]['root_helper'] for c in fake.calls} == {'sudo'}
+
+
+@pytest.mark.parametrize('command', ['prepare', 'check', 'status',
+                                     'cleanup'])
+def test_help_for_each_subcommand(command, capsys):
+    with pytest.raises(SystemExit) as exc:
+        cli.main([command, '--help'], execute=host())
+    assert exc.value.code == 0
+    help_text = capsys.readouterr().out
+    assert 'usage: cinder-shared-lvm %s' % command in help_text
+    assert '--json' in help_text and '--devices' in help_text
+
+
+def test_missing_command_is_usage_error(capsys):
+    with pytest.raises(SystemExit) as exc:
+        cli.main([], execute=host())
+    assert exc.value.code == 2
