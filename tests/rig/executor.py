@@ -100,6 +100,23 @@ class Executor:
         return (out.decode(errors='surrogateescape'),
                 err.decode(errors='surrogateescape'))
 
+    def run(self, *cmd, process_input=None, env_variables=None, timeout=None,
+            cwd=None):
+        """Run argv ``cmd`` and return (rc, stdout bytes, stderr bytes).
+
+        No exit-code check; for callers that want the rc itself.
+        """
+        if isinstance(process_input, str):
+            process_input = process_input.encode()
+        script = channel.build_script(cmd, env_variables, cwd or '/')
+        try:
+            rc, out, err, _ = self._call(script, process_input or b'', timeout)
+        except channel.ChannelError as exc:
+            raise HostDown(stdout='', stderr=str(exc), exit_code=-1,
+                           cmd=' '.join(map(str, cmd)),
+                           description='host %s is down' % self.name)
+        return rc, out, err
+
     def __call__(self, *cmd, **kwargs):
         return self.execute(*cmd, **kwargs)
 
