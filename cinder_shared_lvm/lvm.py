@@ -367,9 +367,11 @@ class SharedLVM(brick_lvm.LVM):
         args = ['-s', '-n', validate_name(name), '-L', size_str]
         for tag in tags:
             args += ['--addtag', validate_tag(tag)]
-        self._run('lvcreate', *args, '--setautoactivation', 'n', '--yes',
-                  self.lv_ref(source_lv_name), target=self.lv_ref(name),
-                  write=True)
+        # NOTE: LVM 2.03.16 refuses --setautoactivation with -s ("Option
+        # --setautoactivation is unsupported with snapshots"); a snapshot is
+        # activated with its origin, which already has autoactivation off.
+        self._run('lvcreate', *args, '--yes', self.lv_ref(source_lv_name),
+                  target=self.lv_ref(name), write=True)
 
     def delete(self, name: str) -> None:
         """Remove an LV (and deactivate it here first, if it is active)."""

@@ -288,7 +288,7 @@ def test_create_snapshot_with_size(fake, writer):
                               tags=('cinder',))
     assert fake.commands == [(
         'lvcreate', '-s', '-n', '_snapshot-1', '-L', '2g', '--addtag',
-        'cinder', '--setautoactivation', 'n', '--yes', VG + '/volume-1')]
+        'cinder', '--yes', VG + '/volume-1')]
 
 
 def test_create_snapshot_sized_like_its_origin(fake, writer):
@@ -297,7 +297,7 @@ def test_create_snapshot_sized_like_its_origin(fake, writer):
     assert fake.commands == [
         lvs_of('volume-1'),
         ('lvcreate', '-s', '-n', '_snapshot-1', '-L', '%db' % GIB,
-         '--setautoactivation', 'n', '--yes', VG + '/volume-1')]
+         '--yes', VG + '/volume-1')]
 
 
 def test_create_snapshot_of_missing_origin(fake, writer):
