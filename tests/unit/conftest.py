@@ -77,8 +77,12 @@ def make_snapshot(ctx):
     def _make(volume, **updates):
         updates.setdefault('id', fake.SNAPSHOT_ID)
         updates.setdefault('volume_size', volume.size)
-        return fake_snapshot.fake_snapshot_obj(
+        snap = fake_snapshot.fake_snapshot_obj(
             ctx, volume=volume, volume_id=volume.id, **updates)
+        # NOTE: _from_db_object rebuilds the volume without attachments,
+        # which would then be lazy-loaded from a database; keep ours.
+        snap.volume = volume
+        return snap
     return _make
 
 
