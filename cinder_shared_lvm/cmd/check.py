@@ -43,6 +43,10 @@ def add_parser(subparsers, parents):
     parser.add_argument('--lvmlockd', action='store_true',
                         help='this deployment uses lvmlockd (sanlock); '
                              'then global/use_lvmlockd must be 1')
+    parser.add_argument('--local-vgs', action='store_true',
+                        help='this reader also manages local VGs, so its '
+                             'lvm.conf cannot set metadata_read_only=1; '
+                             'report that as WARN instead of FAIL')
     parser.set_defaults(func=run, default_role=None)
     return parser
 
@@ -67,7 +71,7 @@ def run(ctx: common.Context, args) -> common.Outcome:
                 _value_is(conf, 'devices/obtain_device_list_from_udev', 0,
                           'udev-device-list', 'udev\'s list can be stale '
                           'or empty for a shared LUN'),
-                _read_only(ctx, conf)]
+                _read_only(ctx, conf, args.local_vgs)]
     failed = any(r['status'] == FAIL for r in results)
     data = {'vg': ctx.vg, 'role': ctx.role, 'ok': not failed,
             'checks': results}
@@ -293,12 +297,17 @@ def _value_is(conf: dict, key: str, wanted, check: str, why: str) -> dict:
         key, _shown(value), _shown(wanted), why))
 
 
-def _read_only(ctx: common.Context, conf: dict) -> dict:
+def _read_only(ctx: common.Context, conf: dict, local_vgs: bool) -> dict:
     value = conf['global/metadata_read_only']
     if ctx.role == lvm.READER:
-        return _value_is(conf, 'global/metadata_read_only', 1,
-                         'metadata-read-only', 'a compute host must never '
-                         'write the shared VG\'s metadata')
+        result = _value_is(conf, 'global/metadata_read_only', 1,
+                           'metadata-read-only', 'a compute host must never '
+                           'write the shared VG\'s metadata')
+        if local_vgs and result['status'] == FAIL:
+            # The project's own commands still carry metadata_read_only=1;
+            # only LVM commands typed by hand could write the shared VG.
+            result['status'] = WARN
+        return result
     if value == 1:
         return _result(FAIL, 'metadata-read-only', 'global/metadata_read_'
                        'only=1 on the writer: cinder-volume cannot change '

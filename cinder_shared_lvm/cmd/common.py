@@ -90,7 +90,8 @@ def split_devices(value: str) -> List[str]:
 
 
 def read_backend_config(path: str, section: str) -> dict:
-    """shared_lvm_* values of one backend section of a cinder.conf.
+    """shared_lvm_* values of a cinder.conf backend section (or devices
+    of nova.conf's [shared_lvm] section).
 
     configparser, not oslo.config: the CLI must not register Cinder's
     options, and on a compute host Cinder is not installed at all.
@@ -105,8 +106,10 @@ def read_backend_config(path: str, section: str) -> dict:
     if not parser.has_section(section):
         raise CLIError('%s has no [%s] section' % (path, section))
     get = parser[section].get
+    # NOTE: nova.conf names a compute host's own paths [shared_lvm] devices
+    # (cinder_shared_lvm.nova), so a compute host can point here too.
     result = {'vg': get('shared_lvm_volume_group', DEFAULT_VG),
-              'devices': get('shared_lvm_devices', '')}
+              'devices': get('shared_lvm_devices', get('devices', ''))}
     percent = get('shared_lvm_min_free_metadata_percent')
     if percent is not None:
         try:

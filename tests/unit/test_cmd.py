@@ -257,6 +257,13 @@ def test_check_reader_needs_metadata_read_only():
     assert 'metadata_read_only=1' in fakes.config_of(fake.calls[1][0])
 
 
+def test_check_reader_with_local_vgs_only_warns():
+    code, out, _err = run(['check', '--role', 'reader', '--local-vgs',
+                           '--json'] + COMMON, host())
+    assert code == 0
+    assert _checks(out)['metadata-read-only']['status'] == 'WARN'
+
+
 def test_check_reader_passes_with_read_only():
     fake = host(config=GOOD_CONFIG.replace('metadata_read_only=0',
                                            'metadata_read_only=1'))
@@ -549,6 +556,16 @@ def test_config_file_backend_section(tmp_path):
     assert fake.commands[0][-1] == 'vg1'
     config = fakes.config_of(fake.calls[0][0])
     assert 'mpathb' in config and 'wwn' in config
+
+
+def test_nova_conf_shared_lvm_section(tmp_path):
+    conf = _conf(tmp_path, '[shared_lvm]\ndevices = %s\n' % DEV2)
+    fake = host()
+    code, _out, _err = run(['status', '--config-file', conf, '--backend',
+                            'shared_lvm'], fake)
+    assert code == 0
+    assert fake.commands[0][-1] == VG       # the option's default VG name
+    assert 'mpathb' in fakes.config_of(fake.calls[0][0])
 
 
 def test_options_override_config_file(tmp_path):
