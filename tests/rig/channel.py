@@ -68,7 +68,8 @@ class Channel:
         self.rfile = sock.makefile('rb')
         line = self._readline(deadline)
         if not line.startswith(b'READY '):
-            raise ChannelError('%s: expected READY, got %r' % (self.path, line))
+            raise ChannelError('%s: expected READY, got %r'
+                               % (self.path, line))
         self.boot_id = line.split()[1].decode()
 
     def close(self):

@@ -8,6 +8,7 @@ agent scripts.  Building takes tens of seconds, so the result is cached under
 ``.rig-cache/`` keyed by a hash of every input.
 """
 
+import fcntl
 import hashlib
 import json
 import logging
@@ -74,13 +75,36 @@ def _kernel_package():
     return pkg, (vm.group(1) if vm else 'unknown')
 
 
+def _cached_kernels():
+    if not os.path.isdir(CACHE_DIR):
+        return []
+    trees = [os.path.join(CACHE_DIR, d) for d in os.listdir(CACHE_DIR)
+             if d.startswith('kernel-')]
+    return sorted((t for t in trees if os.path.exists(os.path.join(t,
+                                                                   '.done'))),
+                  key=os.path.getmtime)
+
+
 def fetch_kernel(progress=None):
     """Download and unpack the Debian kernel package (cached).
 
     :returns: (kernel release, unpacked tree path)
     """
-    pkg, version = _kernel_package()
-    tree = os.path.join(CACHE_DIR, 'kernel-%s_%s' % (pkg, version))
+    try:
+        try:
+            pkg, version = _kernel_package()
+        except (subprocess.CalledProcessError, ImageBuildError):
+            # A fresh machine may have no apt lists yet.
+            _run('apt-get', 'update', '-qq')
+            pkg, version = _kernel_package()
+    except (subprocess.CalledProcessError, ImageBuildError):
+        cached = _cached_kernels()
+        if not cached:
+            raise
+        # No apt today (offline): any kernel built before will do.
+        tree = cached[-1]
+    else:
+        tree = os.path.join(CACHE_DIR, 'kernel-%s_%s' % (pkg, version))
     marker = os.path.join(tree, '.done')
     if not os.path.exists(marker):
         if progress:
@@ -314,6 +338,14 @@ def build(extra_binaries=(), extra_modules=(), extra_files=(),
     :param extra_modules: more kernel module names
     :param extra_files: (host path, guest path) pairs to copy verbatim
     """
+    os.makedirs(CACHE_DIR, exist_ok=True)
+    # Two test processes starting at once must not build over each other.
+    with open(os.path.join(CACHE_DIR, '.lock'), 'w') as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _build(extra_binaries, extra_modules, extra_files, progress)
+
+
+def _build(extra_binaries, extra_modules, extra_files, progress):
     release, tree = fetch_kernel(progress)
     binaries = tuple(BASE_BINARIES) + tuple(extra_binaries)
     modules = tuple(BASE_MODULES) + tuple(extra_modules)
@@ -323,6 +355,7 @@ def build(extra_binaries=(), extra_modules=(), extra_files=(),
     kernel = os.path.join(out, 'vmlinuz')
     initrd = os.path.join(out, 'initrd.cpio')
     if os.path.exists(initrd):
+        os.utime(out)  # most recently used: kept by _prune
         return kernel, initrd
     if progress:
         progress('rig: building initramfs %s' % key)
@@ -348,4 +381,16 @@ def build(extra_binaries=(), extra_modules=(), extra_files=(),
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    _prune()
     return kernel, initrd
+
+
+def _prune(keep=4):
+    """Drop all but the ``keep`` most recently used images (~100 MiB each).
+
+    Several can be live: a test that adds lvmlockd gets its own image.
+    """
+    images = sorted((os.path.join(CACHE_DIR, d) for d in os.listdir(CACHE_DIR)
+                     if d.startswith('image-')), key=os.path.getmtime)
+    for old in images[:-keep]:
+        shutil.rmtree(old, ignore_errors=True)
