@@ -168,6 +168,12 @@ class SharedLVMDriver(driver.VolumeDriver):
 
     # -- stats ---------------------------------------------------------------
 
+    def get_volume_stats(self, refresh: bool = False) -> dict:
+        """Backend and pool stats; read the VG again when *refresh*."""
+        if refresh or not self._stats:
+            self._update_volume_stats()
+        return self._stats
+
     def _update_volume_stats(self) -> None:
         """One vgs and one lvs, whatever the number of LVs."""
         data = {'volume_backend_name': self.backend_name,
@@ -734,7 +740,7 @@ class SharedLVMDriver(driver.VolumeDriver):
         return True, None
 
     @_lvm_errors
-    def update_migrated_volume(self, ctxt, volume, new_volume,
+    def update_migrated_volume(self, context, volume, new_volume,
                                original_volume_status):
         """Give the migrated LV the original volume's name when we can."""
         keep = {'_name_id': new_volume._name_id or new_volume.id,
