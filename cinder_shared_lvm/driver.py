@@ -213,14 +213,15 @@ class SharedLVMDriver(driver.VolumeDriver):
         vg = self.vg
         md_free_pct = round(100.0 * vg.vg_mda_free / vg.vg_mda_size, 2) \
             if vg.vg_mda_size else 0.0
-        warn_below = 2 * self.configuration.shared_lvm_min_free_metadata_percent
+        minimum = self.configuration.shared_lvm_min_free_metadata_percent
+        warn_below = 2 * minimum
         if md_free_pct < warn_below:
             LOG.warning('VG %(vg)s metadata area is %(pct).1f%% free '
                         '(%(free)d of %(size)d bytes); volume creation stops '
                         'below %(min)d%%.',
                         {'vg': vg.vg_name, 'pct': md_free_pct,
                          'free': vg.vg_mda_free, 'size': vg.vg_mda_size,
-                         'min': warn_below // 2})
+                         'min': minimum})
         return {'total_capacity_gb': round(vg.vg_size, 2),
                 'free_capacity_gb': round(vg.vg_free_space, 2),
                 'provisioned_capacity_gb': vg.vg_provisioned_capacity,
@@ -537,7 +538,7 @@ class SharedLVMDriver(driver.VolumeDriver):
                   volume.id, (connector or {}).get('host', 'all hosts'))
         return None
 
-    # -- manage / unmanage -----------------------------------------------------
+    # -- manage / unmanage ----------------------------------------------------
 
     def _ref_lv_name(self, existing_ref) -> str:
         """The LV name of a manage reference, which must be in our VG.
@@ -709,7 +710,7 @@ class SharedLVMDriver(driver.VolumeDriver):
         return self._manageable(cinder_snapshots, True, marker, limit,
                                 offset, sort_keys, sort_dirs)
 
-    # -- retype and migration --------------------------------------------------
+    # -- retype and migration -------------------------------------------------
 
     def retype(self, context, volume, new_type, diff, host) -> bool:
         """Nothing on the LV depends on the type, except encryption."""

@@ -85,8 +85,8 @@ def check_connector(connector, vg_name: str, vg_uuid: str) -> str:
     if vg_uuid not in seen:
         raise exc.ConnectorRefused(
             operation='connect', resource='host %s' % connector['host'],
-            reason='the host does not see VG %s (uuid %s)' % (vg_name,
-                                                             vg_uuid),
+            reason='the host does not see VG %s (uuid %s)' % (
+                vg_name, vg_uuid),
             action='Present the shared LUN to that host and install '
                    'cinder-shared-lvm there (its connector reports the '
                    'VGs it sees in shared_lvm_vgs).')

@@ -23,6 +23,7 @@ def activate(ref, exclusive=False):
     """What the data path issues to activate an LV: activate, refresh."""
     return [fakes.activate(ref, exclusive), refresh(ref)]
 
+
 VG = 'cinder-shared'
 GiB = fakes.GiB
 VOL = 'volume-%s' % fake.VOLUME_ID
@@ -48,7 +49,7 @@ def writes(executor):
     return [c for c in executor.commands if fakes.is_metadata_write(c)]
 
 
-# -- setup ---------------------------------------------------------------------
+# -- setup --------------------------------------------------------------------
 
 def test_setup_reads_vg_through_the_executor(make_driver, executor):
     drv = make_driver(setup=False)
@@ -109,7 +110,7 @@ def test_local_path(drv, make_volume):
     assert drv.local_path(make_volume()) == path(VOL)
 
 
-# -- stats ---------------------------------------------------------------------
+# -- stats --------------------------------------------------------------------
 
 def _stats(drv):
     return drv.get_volume_stats(refresh=True)
@@ -159,7 +160,7 @@ def test_stats_report_down_without_vg(drv, fake_vg):
     assert pool['total_capacity_gb'] == 0
 
 
-# -- create / delete -------------------------------------------------------------
+# -- create / delete ----------------------------------------------------------
 
 def test_create_volume(drv, executor, make_volume):
     drv.create_volume(make_volume(size=3))
@@ -195,7 +196,7 @@ def test_create_volume_refuses_low_metadata_area(drv, executor, fake_vg,
 
 
 def test_create_volume_refuses_without_space(drv, executor, fake_vg,
-                                            make_volume):
+                                             make_volume):
     fake_vg.free = GiB
     with pytest.raises(exc.OperationRefused, match='free'):
         drv.create_volume(make_volume(size=2))
@@ -271,7 +272,7 @@ def test_delete_volume_failed_clear_deactivates_and_keeps_lv(
     assert writes(executor) == []
 
 
-# -- extend ------------------------------------------------------------------------
+# -- extend -------------------------------------------------------------------
 
 def test_extend_plain_attached_volume(drv, executor, fake_vg, make_volume):
     fake_vg.add_lv(VOL, GiB, attr='-wi-ao----')
@@ -317,7 +318,7 @@ def test_extend_missing_volume(drv, make_volume):
         drv.extend_volume(make_volume(), 2)
 
 
-# -- clone ---------------------------------------------------------------------------
+# -- clone --------------------------------------------------------------------
 
 def _clone_pair(make_volume, src_size=1, dst_size=2, **src_kw):
     src = make_volume(id=fake.VOLUME2_ID, size=src_size, **src_kw)
@@ -374,7 +375,7 @@ def test_clone_failed_copy_removes_target(drv, executor, fake_vg,
         ('lvremove', '-f', VG + '/' + VOL)]
 
 
-# -- exports and connections -------------------------------------------------------
+# -- exports and connections --------------------------------------------------
 
 def test_exports_are_no_ops(drv, executor, ctx, make_volume):
     vol = make_volume()

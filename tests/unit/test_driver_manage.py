@@ -31,7 +31,7 @@ def ref(lv):
     return VG + '/' + lv
 
 
-# -- manage_existing -------------------------------------------------------------
+# -- manage_existing ----------------------------------------------------------
 
 @pytest.mark.parametrize('source', ['data1', VG + '/data1',
                                     '/dev/%s/data1' % VG])
@@ -158,7 +158,7 @@ def test_unmanage_leaves_the_lv(drv, executor, make_volume, make_snapshot):
     assert executor.commands == []
 
 
-# -- manageable listings -----------------------------------------------------------
+# -- manageable listings ------------------------------------------------------
 
 @pytest.fixture
 def mixed_vg(fake_vg):
@@ -194,7 +194,7 @@ def test_get_manageable_snapshots(drv, executor, mixed_vg):
     assert by_name[SNAP]['cinder_id'] == fake.SNAPSHOT_ID
 
 
-# -- retype and migration ------------------------------------------------------------
+# -- retype and migration -----------------------------------------------------
 
 def test_retype_needs_nothing(drv, executor, ctx, make_volume):
     diff = {'extra_specs': {'foo': ('a', 'b')}, 'qos_specs': {},
@@ -259,7 +259,7 @@ def test_update_migrated_volume_keeps_name_when_rename_fails(
     assert result['_name_id'] == fake.VOLUME2_ID
 
 
-# -- images ------------------------------------------------------------------------
+# -- images -------------------------------------------------------------------
 
 @pytest.fixture
 def image_tmp(tmp_path):
@@ -368,7 +368,7 @@ def test_clone_image_always_copies(drv, ctx, make_volume):
         None, False)
 
 
-# -- the lock across drivers --------------------------------------------------------
+# -- the lock across drivers --------------------------------------------------
 
 def test_two_drivers_in_one_process_never_write_at_once(
         make_driver, executor, make_volume):
@@ -421,7 +421,7 @@ def test_lock_timeout_refuses_cleanly(make_driver, executor, make_volume):
     assert writes(executor) == []
 
 
-# -- the Cinder driver interface ----------------------------------------------------
+# -- the Cinder driver interface ----------------------------------------------
 
 # Lifecycle hooks that BaseVD implements generically for every driver;
 # nothing about them is specific to a backend.

@@ -1,4 +1,4 @@
-"""SharedLVMDriver: snapshots (COW and copy mode), revert, and their refusals."""
+"""SharedLVMDriver: snapshots (COW and copy mode), revert and refusals."""
 
 from cinder import exception as cinder_exception
 from cinder.tests.unit import fake_constants as fake
@@ -51,7 +51,7 @@ def test_snapshot_lv_name_is_mangled(make_snapshot, volume):
     assert driver.snapshot_lv_name(make_snapshot(volume)) == SNAP
 
 
-# -- create ----------------------------------------------------------------------
+# -- create -------------------------------------------------------------------
 
 def test_create_cow_snapshot(drv, executor, volume, make_snapshot):
     drv.create_snapshot(make_snapshot(volume))
@@ -107,7 +107,7 @@ def test_create_snapshot_refuses_attached_volume(make_driver, executor,
     assert executor.commands == []
 
 
-# -- delete ----------------------------------------------------------------------
+# -- delete -------------------------------------------------------------------
 
 def test_delete_cow_snapshot(drv, executor, cow_family, make_volume,
                              make_snapshot):
@@ -151,7 +151,7 @@ def test_delete_cow_snapshot_zeroes_its_cow_store(make_driver, executor,
         ('lvremove', '-f', ref(SNAP))]
 
 
-# -- create volume from snapshot ---------------------------------------------------
+# -- create volume from snapshot ----------------------------------------------
 
 def _new_volume(make_volume, size=2):
     return make_volume(id=fake.VOLUME2_ID, size=size)
@@ -198,7 +198,7 @@ def test_volume_from_missing_snapshot(drv, volume, make_volume,
                                         make_snapshot(volume))
 
 
-# -- revert ------------------------------------------------------------------------
+# -- revert -------------------------------------------------------------------
 
 def test_revert_cow_snapshot_merges_and_recreates(drv, executor, ctx,
                                                   cow_family, make_volume,
