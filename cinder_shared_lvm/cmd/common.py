@@ -85,8 +85,12 @@ def validate_device(path: str) -> str:
 
 
 def split_devices(value: str) -> List[str]:
-    return [validate_device(d.strip()) for d in value.split(',')
-            if d.strip()]
+    devices = [validate_device(d.strip()) for d in value.split(',')
+               if d.strip()]
+    if len(set(devices)) != len(devices):
+        raise CLIError('A device is listed twice in %r. Nothing was '
+                       'changed.' % value, exit_code=2)
+    return devices
 
 
 def read_backend_config(path: str, section: str) -> dict:

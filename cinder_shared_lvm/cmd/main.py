@@ -122,6 +122,10 @@ def main(argv: Optional[List[str]] = None,
     try:
         ctx = make_context(args, execute or processutils.execute)
         outcome = args.func(ctx, args)
+    except processutils.NoRootWrapSpecified:
+        return _fail(common.CLIError('LVM and blkid need root: run as root '
+                                     'or give --root-helper'),
+                     args.json, stdout, stderr)
     except (common.CLIError, exception.SharedLVMError,
             processutils.ProcessExecutionError, OSError) as err:
         return _fail(err, args.json, stdout, stderr)

@@ -8,6 +8,7 @@ what the operator reads.
 import io
 import json
 
+from oslo_concurrency import processutils
 import pytest
 
 from cinder_shared_lvm.cmd import check
@@ -180,6 +181,7 @@ def test_prepare_refuses_device_too_small():
     ['--vg', VG, '--devices', '/dev/sdb;reboot'],
     ['--vg', VG, '--devices', '/tmp/disk.img'],
     ['--vg', VG, '--devices', ','],
+    ['--vg', VG, '--devices', DEV + ',' + DEV],
     ['--vg', VG],
 ])
 def test_prepare_refuses_bad_input_and_runs_nothing(argv):
@@ -593,6 +595,14 @@ def test_config_file_unreadable(tmp_path):
                            str(tmp_path / 'absent.conf'), '--backend', 'x'],
                           host())
     assert code == 1 and 'Cannot read' in err
+
+
+def test_not_root_without_root_helper():
+    fake = fakes.FakeExecutor([(('vgs',), processutils.NoRootWrapSpecified(
+        message='Command requested root, but did not specify a root '
+                'helper.'))])
+    code, _out, err = run(['status'] + COMMON, fake)
+    assert code == 1 and '--root-helper' in err
 
 
 def test_root_helper_reaches_executor():
