@@ -172,11 +172,14 @@ class DataPath(object):
         return fmt
 
     def lv_to_image(self, context, image_service, image_meta: dict,
-                    lv_name: str, volume) -> None:
-        """Copy the LV to a file here (via executor), then upload it."""
+                    lv_name: str, volume, exclusive: bool = False) -> None:
+        """Copy the LV to a file here (via executor), then upload it.
+
+        :param exclusive: the LV is the origin of a snapshot family
+        """
         with image_utils.temporary_file(
                 prefix='shared_lvm_upload_%s_' % volume.id) as tmp:
-            with self.activated(lv_name) as (path,):
+            with self.activated(lv_name, exclusive=exclusive) as (path,):
                 LOG.info('Copying %(lv)s to %(tmp)s for image %(image)s',
                          {'lv': self.vg.lv_ref(lv_name), 'tmp': tmp,
                           'image': image_meta.get('id')})

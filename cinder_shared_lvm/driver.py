@@ -469,11 +469,17 @@ class SharedLVMDriver(driver.VolumeDriver):
     @_lvm_errors
     def copy_volume_to_image(self, context, volume, image_service,
                              image_meta) -> None:
-        """Convert the LV to a raw file through the executor, upload it."""
-        policy.check_not_attached('upload', volume,
-                                  'the image would not be consistent')
+        """Convert the LV to a raw file through the executor, upload it.
+
+        A plain LV may be read here while a compute host has it active
+        (Cinder asks for force to upload an in-use volume); a snapshot
+        family may not be active on two hosts.
+        """
+        lv = self._require_lv(volume.name, 'upload volume %s' % volume.id)
+        policy.check_family_change('upload', volume, lv)
         self.datapath.lv_to_image(context, image_service, image_meta,
-                                  volume.name, volume)
+                                  volume.name, volume,
+                                  exclusive=lv['has_snapshots'])
 
     def clone_image(self, context, volume, image_location, image_meta,
                     image_service):

@@ -341,13 +341,16 @@ def test_copy_image_to_volume_deactivates_on_failure(
     assert executor.commands[-1] == deactivate(ref(VOL))
 
 
-def test_copy_volume_to_image(drv, executor, ctx, image_service, image_tmp,
-                              make_volume):
+@pytest.mark.parametrize('attached_to', [[], ['cmp1']])
+def test_copy_volume_to_image(drv, executor, ctx, fake_vg, image_service,
+                              image_tmp, make_volume, attached_to):
+    fake_vg.add_lv(VOL)
     meta = {'id': fake.IMAGE_ID, 'disk_format': 'qcow2'}
     with mock.patch.object(image_utils, 'upload_volume') as upload:
-        drv.copy_volume_to_image(ctx, make_volume(), image_service, meta)
+        drv.copy_volume_to_image(ctx, make_volume(attached_to=attached_to),
+                                 image_service, meta)
     assert executor.commands == [
-        *activate(ref(VOL)),
+        lvs(ref(VOL)), *activate(ref(VOL)),
         ('qemu-img', 'convert', '-O', 'raw', path(VOL), image_tmp),
         deactivate(ref(VOL))]
     upload.assert_called_once_with(ctx, image_service, meta, image_tmp,
@@ -355,12 +358,22 @@ def test_copy_volume_to_image(drv, executor, ctx, image_service, image_tmp,
                                    base_image_ref=None)
 
 
-def test_copy_volume_to_image_refused_while_attached(
-        drv, executor, ctx, image_service, make_volume):
+def test_copy_volume_to_image_of_family_is_exclusive(
+        drv, executor, ctx, fake_vg, image_service, image_tmp, make_volume):
+    fake_vg.add_lv(VOL, attr='owi-------')
+    with mock.patch.object(image_utils, 'upload_volume'):
+        drv.copy_volume_to_image(ctx, make_volume(), image_service,
+                                 {'id': fake.IMAGE_ID})
+    assert fakes.activate(ref(VOL), exclusive=True) in executor.commands
+
+
+def test_copy_volume_to_image_refused_for_attached_family(
+        drv, executor, ctx, fake_vg, image_service, make_volume):
+    fake_vg.add_lv(VOL, attr='owi-------')
     with pytest.raises(exc.OperationRefused, match='cmp1'):
         drv.copy_volume_to_image(ctx, make_volume(attached_to=['cmp1']),
                                  image_service, {'id': fake.IMAGE_ID})
-    assert executor.commands == []
+    assert executor.commands == [lvs(ref(VOL))]
 
 
 def test_clone_image_always_copies(drv, ctx, make_volume):
