@@ -323,7 +323,10 @@ class Rig:
         if threading.current_thread() is threading.main_thread():
             def on_term(signum, frame):
                 # Unwind through __exit__/finally so everything is removed.
-                raise SystemExit(128 + signum)
+                # KeyboardInterrupt, not SystemExit: pytest stops the whole
+                # session on it (and tears fixtures down) instead of
+                # failing one test and going on.
+                raise KeyboardInterrupt('SIGTERM')
             self._old_sigterm = signal.signal(signal.SIGTERM, on_term)
 
     def close(self):
