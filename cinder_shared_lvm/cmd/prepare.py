@@ -20,6 +20,7 @@ import math
 from oslo_concurrency import processutils
 
 from cinder_shared_lvm.cmd import common
+from cinder_shared_lvm import exception
 from cinder_shared_lvm import lvm
 
 BYTES_PER_LV = 600
@@ -78,24 +79,22 @@ def run(ctx: common.Context, args) -> common.Outcome:
     mib = metadata_size_mib(args.expected_volumes)
     sizes = {dev: _device_size(ctx, dev) for dev in ctx.devices}
     _refuse_small(sizes, mib)
-    signatures = {dev: _signature(ctx, dev) for dev in ctx.devices}
-    signatures = {d: s for d, s in signatures.items() if s}
-    if signatures and not args.force:
-        raise common.CLIError(
-            'Refusing to prepare: %s. Nothing was changed. If the data on '
-            'them is not needed, run again with --force.' % '; '.join(
-                '%s has a %s signature' % i for i in signatures.items()))
+    signatures = _refuse_signatures(ctx, args.force)
     pv_args = ['--metadatasize', '%dm' % mib]
     if args.force:
         # NOTE: -ff is what pvcreate needs to re-initialise a PV that
         # belongs to a VG; --yes answers its wipe prompts.
         pv_args += ['-ff', '--yes']
     ctx.run_lvm(shared, 'pvcreate', *pv_args, *ctx.devices)
-    # NOTE: --setautoactivation n keeps every compute host from activating
-    # the VG's LVs at boot or on a udev event (DESIGN.md rule 3).
-    ctx.run_lvm(shared, 'vgcreate', '--setautoactivation', 'n', ctx.vg,
-                *ctx.devices)
-    return _outcome(shared, args, mib, sorted(signatures))
+    try:
+        # NOTE: --setautoactivation n keeps every compute host from
+        # activating the VG's LVs at boot or on udev events (rule 3).
+        ctx.run_lvm(shared, 'vgcreate', '--setautoactivation', 'n', ctx.vg,
+                    *ctx.devices)
+    except exception.LVMCommandFailed as err:
+        raise common.CLIError('%s. The devices are PVs now: fix the cause, '
+                              'then run prepare again with --force.' % err)
+    return _outcome(shared, args, mib, signatures)
 
 
 def _device_size(ctx: common.Context, device: str) -> int:
@@ -119,6 +118,18 @@ def _refuse_small(sizes: dict, mib: int) -> None:
             'Nothing was changed.' % (', '.join(small), mib))
 
 
+def _refuse_signatures(ctx: common.Context, force: bool) -> list:
+    """Devices that hold something; raise unless *force*."""
+    found = {dev: _signature(ctx, dev) for dev in ctx.devices}
+    found = {dev: sig for dev, sig in found.items() if sig}
+    if found and not force:
+        raise common.CLIError(
+            'Refusing to prepare: %s. Nothing was changed. If the data on '
+            'them is not needed, run again with --force.' % '; '.join(
+                '%s already holds %s' % item for item in found.items()))
+    return sorted(found)
+
+
 def _signature(ctx: common.Context, device: str) -> str:
     """What blkid finds on *device* ('' for nothing): PV, fs, table."""
     # NOTE: -p probes the device itself, not blkid's cache, which may be
@@ -129,11 +140,11 @@ def _signature(ctx: common.Context, device: str) -> str:
     fields = dict(line.split('=', 1) for line in (out or '').splitlines()
                   if '=' in line)
     if fields.get('TYPE') == 'LVM2_member':
-        return 'LVM physical volume (LVM2_member)'
+        return 'an LVM physical volume'
     if fields.get('TYPE'):
-        return '%s' % fields['TYPE']
+        return 'a %s signature' % fields['TYPE']
     if fields.get('PTTYPE'):
-        return 'partition table (%s)' % fields['PTTYPE']
+        return 'a partition table (%s)' % fields['PTTYPE']
     return ''
 
 

@@ -208,6 +208,14 @@ def test_prepare_expected_volumes_must_be_positive(value, capsys):
     assert 'positive integer' in capsys.readouterr().err
 
 
+def test_prepare_vgcreate_failure_says_how_to_recover():
+    fake = host()
+    fake.add(('vgcreate',), fakes.pe_error(5, '  VG name exists\n'))
+    code, _out, err = run(['prepare'] + COMMON, fake)
+    assert code == 1
+    assert 'VG name exists' in err and 'again with --force' in err
+
+
 def test_prepare_reports_pvcreate_failure():
     fake = host()
     fake.add(('pvcreate',), fakes.pe_error(5, '  Cannot use /dev/x: '
