@@ -388,10 +388,21 @@ class SharedLVMConnector(base.BaseLinuxConnector):
     def _force_remove(self, target: Target) -> None:
         name = dm_name(target.vg, target.lv)
         LOG.warning('LVM could not deactivate %(vg)s/%(lv)s on %(host)s; '
-                    'removing device-mapper device %(dm)s by force. I/O '
-                    'still in flight on it will fail.',
-                    dict(self._ctx(target), dm=name))
-        self._run('dmsetup', 'remove', '--force', '--retry', name)
+                    'removing device-mapper device %(dm)s by force. Further '
+                    'I/O through it fails; it disappears when its last user '
+                    'closes it.', dict(self._ctx(target), dm=name))
+        # NOTE: --force swaps in a table that fails all I/O, so this host
+        # stops touching the shared LUN now. An open device cannot be
+        # removed, and --retry only fails (measured on the rig); --deferred
+        # removes it at its last close instead of leaving it behind with
+        # an error table (rule 7).
+        try:
+            self._run('dmsetup', 'remove', '--force', '--deferred', name)
+        except processutils.ProcessExecutionError as err:
+            raise exception.SharedLVMError(
+                reason='forced removal of device-mapper device %s on %s '
+                       'failed: %s' % (name, self.host,
+                                       (err.stderr or '').strip())) from err
 
     def extend_volume(self, connection_properties: dict) -> int:
         """Load the LV's new size here and return it in bytes (rule 4)."""

@@ -35,7 +35,7 @@ REFRESH = ('lvchange', '--refresh', '%s/%s' % (VG, LV))
 DEACTIVATE = ('lvchange', '-an', '--yes', '%s/%s' % (VG, LV))
 GETSIZE = ('blockdev', '--getsize64', PATH)
 FLUSH = ('blockdev', '--flushbufs', PATH)
-DMSETUP = ('dmsetup', 'remove', '--force', '--retry',
+DMSETUP = ('dmsetup', 'remove', '--force', '--deferred',
            'cinder--shared-volume--0f1e2d3c')
 LS = ('ls', '/sys/class/scsi_host')
 
@@ -379,6 +379,17 @@ def test_force_disconnect_of_open_lv_removes_the_dm_device(conn, fake):
              fakes.pe_error(5, 'Logical volume in use'))
     conn.disconnect_volume(props(), None, force=True)
     assert fake.commands == [LVS, FLUSH, DEACTIVATE, DMSETUP]
+
+
+def test_force_disconnect_dmsetup_failure_is_clear(conn, fake):
+    with_lv(fake, OPEN)
+    fake.add(('lvchange', '-an'),
+             fakes.pe_error(5, 'Logical volume in use'))
+    fake.add(('dmsetup',), fakes.pe_error(1, 'No such device or address'))
+    with pytest.raises(exception.SharedLVMError, match='No such device'):
+        conn.disconnect_volume(props(), None, force=True)
+    conn.disconnect_volume(props(), None, force=True, ignore_errors=True)
+    assert fake.commands == [LVS, FLUSH, DEACTIVATE, DMSETUP] * 2
 
 
 def test_force_disconnect_uses_lvm_when_it_succeeds(conn, fake):
