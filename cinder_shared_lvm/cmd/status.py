@@ -62,6 +62,9 @@ def run(ctx: common.Context, args) -> common.Outcome:
     data = {'vg': ctx.vg, 'vg_uuid': row['vg_uuid'],
             'size_bytes': int(row['vg_size']),
             'free_bytes': int(row['vg_free']),
+            'metadata_size_bytes': int(row['vg_mda_size']),
+            'metadata_free_bytes': int(row['vg_mda_free']),
+            # percent of the usable half: see common.metadata_free_percent
             'metadata_free_percent': round(
                 common.metadata_free_percent(row), 1),
             'lvs': entries, 'families': families(lvs)}

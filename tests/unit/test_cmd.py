@@ -468,6 +468,8 @@ def test_status_json():
                      'id': VOL_B, 'size_bytes': 5 * GIB, 'origin': None,
                      'active': True, 'open': True, 'tags': []}
     assert data['metadata_free_percent'] == 100.0
+    assert data['metadata_size_bytes'] == 32 * MIB
+    assert data['metadata_free_bytes'] == 16 * MIB - 4096
 
 
 def test_status_empty_vg():
