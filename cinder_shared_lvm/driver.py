@@ -294,6 +294,8 @@ class SharedLVMDriver(driver.VolumeDriver):
             LOG.warning('LV %s of volume %s does not exist; nothing to '
                         'delete', self.vg.lv_ref(volume.name), volume.id)
             return
+        policy.check_not_attached('delete', volume, 'a host is using it',
+                                  error=exc.VolumeBusyRefused)
         policy.check_delete(volume, lv)
         self.datapath.clear(volume.name, lv['size_bytes'] // units.Mi)
         self._delete_lv(volume.name)
