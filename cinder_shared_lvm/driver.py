@@ -28,6 +28,7 @@ from cinder.volume.drivers import lvm as cinder_lvm  # noqa: F401
 from cinder.volume import volume_utils
 from oslo_config import cfg
 from oslo_log import log as logging
+from oslo_utils import excutils
 from oslo_utils import units
 
 from cinder_shared_lvm import datapath
@@ -272,6 +273,16 @@ class SharedLVMDriver(driver.VolumeDriver):
             LOG.info('Removing LV %s', self.vg.lv_ref(name))
             self.vg.delete(name)
 
+    def _undo_create(self, name: str, why: str) -> None:
+        """Remove an LV made by a failed operation; never mask its error."""
+        LOG.error('%s failed; removing the new LV %s', why,
+                  self.vg.lv_ref(name))
+        try:
+            self._delete_lv(name)
+        except Exception:
+            LOG.exception('Could not remove LV %s; remove it by hand',
+                          self.vg.lv_ref(name))
+
     def local_path(self, volume) -> str:
         return self.vg.lv_path(volume.name)
 
@@ -361,10 +372,8 @@ class SharedLVMDriver(driver.VolumeDriver):
         try:
             self._copy_lv(src_lv, volume.name, src_size_gb, exclusive)
         except Exception:
-            LOG.error('Copy from %s to %s failed; removing the new LV',
-                      src_lv, volume.name)
-            self._delete_lv(volume.name)
-            raise
+            with excutils.save_and_reraise_exception():
+                self._undo_create(volume.name, 'Copy from %s' % src_lv)
 
     def _copy_lv(self, src_lv: str, dst_lv: str, size_gb: int,
                  exclusive: bool = False) -> None:
@@ -396,10 +405,18 @@ class SharedLVMDriver(driver.VolumeDriver):
             size_mb = size_mb * _COW_OVERHEAD
         return int(size_mb) + 1
 
-    def _create_cow_snapshot(self, snapshot, volume, snap_lv: str) -> None:
-        """lvcreate -s (caller holds the metadata lock)."""
+    def _create_cow_snapshot(self, snapshot, volume, snap_lv: str,
+                             check_space: bool = True) -> None:
+        """lvcreate -s (caller holds the metadata lock).
+
+        :param check_space: False to recreate a snapshot that a merge has
+                            just consumed: the merge freed the same space
+                            and metadata, and a refusal here would lose a
+                            snapshot that Cinder still lists
+        """
         size_mb = self._cow_size_mb(snapshot.volume_size)
-        self._checked_vg('snapshot %s' % snapshot.id, size_mb * units.Mi)
+        if check_space:
+            self._checked_vg('snapshot %s' % snapshot.id, size_mb * units.Mi)
         LOG.info('Creating COW snapshot %(snap)s of %(lv)s (%(mb)d MiB '
                  'store)', {'snap': snap_lv, 'lv': volume.name,
                             'mb': size_mb})
@@ -415,10 +432,8 @@ class SharedLVMDriver(driver.VolumeDriver):
         try:
             self._copy_lv(volume.name, snap_lv, snapshot.volume_size)
         except Exception:
-            LOG.error('Copy for snapshot %s failed; removing %s',
-                      snapshot.id, snap_lv)
-            self._delete_lv(snap_lv)
-            raise
+            with excutils.save_and_reraise_exception():
+                self._undo_create(snap_lv, 'Copy of %s' % volume.name)
 
     @_lvm_errors
     def delete_snapshot(self, snapshot) -> None:
@@ -457,7 +472,8 @@ class SharedLVMDriver(driver.VolumeDriver):
                 self.vg.revert(snap_lv)
             # NOTE: the merge consumed the snapshot, which Cinder still
             # lists; recreate it, as cinder's LVM driver does.
-            self._create_cow_snapshot(snapshot, volume, snap_lv)
+            self._create_cow_snapshot(snapshot, volume, snap_lv,
+                                      check_space=False)
 
     # -- images --------------------------------------------------------------
 

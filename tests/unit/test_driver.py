@@ -363,6 +363,16 @@ def test_clone_refuses_smaller_target(drv, executor, fake_vg, make_volume):
     assert writes(executor) == []
 
 
+def test_clone_failed_cleanup_keeps_the_copy_error(drv, executor, fake_vg,
+                                                   make_volume):
+    fake_vg.add_lv(SRC, GiB)
+    executor.add(('dd',), fakes.pe_error(1, 'I/O error'))
+    executor.add(('lvremove',), fakes.pe_error(5, 'cannot remove'))
+    src, dst = _clone_pair(make_volume)
+    with pytest.raises(Exception, match='I/O error'):
+        drv.create_cloned_volume(dst, src)
+
+
 def test_clone_failed_copy_removes_target(drv, executor, fake_vg,
                                           make_volume):
     fake_vg.add_lv(SRC, GiB)

@@ -208,8 +208,17 @@ def test_revert_cow_snapshot_merges_and_recreates(drv, executor, ctx,
     assert executor.commands == [
         lvs(ref(SNAP)), *activate(ref(VOL), exclusive=True),
         ('lvconvert', '--merge', '--interval', '1', ref(SNAP)),
-        deactivate(ref(VOL)),
-        vgs(VG), cow_lvcreate('1035m')]
+        deactivate(ref(VOL)), cow_lvcreate('1035m')]
+
+
+def test_revert_recreates_snapshot_even_with_metadata_low(
+        drv, executor, ctx, fake_vg, cow_family, make_volume,
+        make_snapshot):
+    # the merge has just freed what the new snapshot takes
+    fake_vg.mda_free = 0
+    vol = make_volume()
+    drv.revert_to_snapshot(ctx, vol, make_snapshot(vol))
+    assert executor.commands[-1] == cow_lvcreate('1035m')
 
 
 def test_revert_failed_merge_deactivates_and_stops(drv, executor, ctx,
