@@ -21,6 +21,7 @@ import os
 import socket
 import socketserver
 import threading
+import time
 
 from tests.rig import channel
 from tests.rig import executor
@@ -57,6 +58,9 @@ class _Handler(socketserver.StreamRequestHandler):
 
 class _Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
     daemon_threads = True
+    # A storm of clients connects at once; the default backlog of 5 makes
+    # connect() fail with EAGAIN on a unix socket.
+    request_queue_size = 256
 
 
 class MuxServer:
@@ -83,7 +87,14 @@ def _request(path, head, body=b'', timeout=None):
     try:
         sock.settimeout((timeout or channel.DEFAULT_TIMEOUT) +
                         2 * channel.GRACE)
-        sock.connect(path)
+        for _ in range(100):
+            try:
+                sock.connect(path)
+                break
+            except BlockingIOError:  # backlog full: the rig is busy
+                time.sleep(0.05)
+        else:
+            sock.connect(path)
         sock.sendall(head + b'\n' + body)
         rfile = sock.makefile('rb')
         first = rfile.readline().split()
