@@ -46,4 +46,8 @@ EOS
         if [ -s err ]; then base64 -w 0 err; fi; echo
         echo "E $id"
     } >&3
+    # New files for every command: a daemon the command started may still
+    # hold the old ones open and would scribble into the next reply.  Done
+    # after the reply, so off the caller's clock.
+    rm -f out err stdin
 done

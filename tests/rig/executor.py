@@ -91,6 +91,8 @@ class Executor:
         if timeout and rc == 137 and secs >= timeout - 0.5:
             raise subprocess.TimeoutExpired(list(cmd), timeout, out, err)
         if codes is not None and rc not in codes:
+            LOG.log(loglevel, '[%s] %s failed (rc %s)\nstdout: %r\nstderr: %r',
+                    self.name, text, rc, out[-2000:], err[-2000:])
             raise processutils.ProcessExecutionError(
                 stdout=out.decode(errors='surrogateescape'),
                 stderr=err.decode(errors='surrogateescape'),

@@ -31,9 +31,14 @@ CACHE_DIR = os.environ.get('CSLVM_RIG_CACHE',
 # NOTE: util-linux's blockdev is preferred over busybox's because os-brick
 # calls ``blockdev --getsize64`` and ``--flushbufs``.
 BASE_BINARIES = (
-    'lvm', 'dmsetup', 'blockdev', 'qemu-img', 'fio', 'sha256sum', 'dd',
+    'lvm', 'dmsetup', 'blockdev', 'blkid', 'ionice', 'qemu-img', 'fio',
+    'sha256sum', 'dd',
     'lsblk', 'sync',
 )
+
+# Ready-made extra_binaries sets for later tests.
+ISCSI_BINARIES = ('tgtd', 'tgtadm', 'iscsid', 'iscsiadm')
+LOCKING_BINARIES = ('sanlock', 'lvmlockd', 'lvmlockctl')
 
 # Kernel modules loaded at boot, in this order, after their modules.dep
 # dependencies.  iscsi_tcp/sd_mod are here so that a later test can run the

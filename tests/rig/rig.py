@@ -127,14 +127,20 @@ class RigHost(executor.Executor):
     def is_up(self):
         return self.vm.running()
 
-    def detach_lun(self):
-        """Hot-remove the shared LUN from this host only (path failure)."""
-        self.vm.detach(self.rig.disks[0])
-        self.lun_attached = False
+    def detach_lun(self, index=0):
+        """Hot-remove a shared LUN from this host only (path failure).
 
-    def attach_lun(self):
-        self.vm.attach(self.rig.disks[0])
-        self.lun_attached = True
+        :param index: 0 for the LUN, 1.. for ``extra_luns``
+        """
+        self.vm.detach(self.rig.disks[index])
+        if index == 0:
+            self.lun_attached = False
+
+    def attach_lun(self, index=0):
+        """Hot-add a LUN removed by ``detach_lun`` (same image, serial)."""
+        self.vm.attach(self.rig.disks[index])
+        if index == 0:
+            self.lun_attached = True
 
     def device_for_serial(self, serial=vmmod.LUN_SERIAL, timeout=30):
         """/dev/vdX of the disk with ``serial``, asked of the guest."""

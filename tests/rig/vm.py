@@ -5,6 +5,7 @@ import os
 import signal
 import socket
 import subprocess
+import threading
 import time
 
 QEMU = 'qemu-system-x86_64'
@@ -108,6 +109,7 @@ class VM:
                               for i in range(channels)]
         self.proc = None
         self._qmp = None
+        self._qmp_lock = threading.RLock()
 
     def argv(self):
         cmdline = ('console=ttyS0 panic=-1 quiet loglevel=4 mitigations=off '
@@ -245,8 +247,10 @@ class VM:
 
     def detach(self, disk):
         """Hot-unplug a disk (ACPI eject): the guest sees it vanish."""
-        self.qmp('device_del', id=disk.dev_id)
-        self.wait_event('DEVICE_DELETED', device=disk.dev_id)
+        with self._qmp_lock:
+            self.qmp('device_del', id=disk.dev_id)
+            self.wait_event('DEVICE_DELETED', device=disk.dev_id)
 
     def attach(self, disk):
-        self.qmp('device_add', **disk.device_args())
+        with self._qmp_lock:
+            self.qmp('device_add', **disk.device_args())
