@@ -10,6 +10,7 @@ import argparse
 import json
 import os
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -24,7 +25,7 @@ def cmd_up(args):
     if args.detach:
         return _up_detached(args)
     rig = rigmod.Rig(hosts=args.hosts, lun_size=args.lun_size,
-                     memory=args.memory, progress=print)
+                     memory=args.memory, progress=print, label='cli')
     signal.signal(signal.SIGINT, signal.default_int_handler)
     with rig:
         print('rig: state file %s' % rig.state_file, flush=True)
@@ -65,13 +66,22 @@ def _up_detached(args):
     return 1
 
 
+def _stdin_is_data():
+    """True when stdin is a pipe or file; a tty or /dev/null is not read."""
+    try:
+        mode = os.fstat(sys.stdin.fileno()).st_mode
+    except (AttributeError, OSError, ValueError):
+        return False
+    return stat.S_ISFIFO(mode) or stat.S_ISREG(mode)
+
+
 def cmd_exec(args):
     client = mux.RigClient(args.state)
     cmd = args.cmd[1:] if args.cmd[:1] == ['--'] else args.cmd
     if not cmd:
         print('exec: no command', file=sys.stderr)
         return 2
-    stdin = None if sys.stdin.isatty() else sys.stdin.buffer.read()
+    stdin = sys.stdin.buffer.read() if _stdin_is_data() else None
     if args.host not in client.hosts:
         print('exec: no host %s' % args.host, file=sys.stderr)
         return 2
@@ -103,7 +113,8 @@ def cmd_status(args):
 
 
 def cmd_down(args):
-    state = args.state or mux.find_state()
+    # Only rigs that ``up`` started: never pull a test session's VMs away.
+    state = args.state or mux.find_state(label='cli')
     reaped = rigmod.reap_stale()
     if not state:
         print('no running rig%s' % (' (reaped %d stale)' % len(reaped)

@@ -30,7 +30,18 @@ def build_script(cmd, env_variables=None, cwd='/'):
     lines = ['cd %s || exit 126' % shlex.quote(cwd)]
     for key, value in (env_variables or {}).items():
         lines.append('export %s=%s' % (key, shlex.quote(str(value))))
-    lines.append('exec ' + ' '.join(shlex.quote(str(c)) for c in cmd))
+    args = ' '.join(shlex.quote(str(c)) for c in cmd[1:])
+    name = str(cmd[0])
+    if '/' in name:
+        lines.append('exec %s %s' % (shlex.quote(name), args))
+    else:
+        # NOTE: Debian's static busybox runs its own applet for a bare
+        # name even when PATH has the real binary (FEATURE_PREFER_APPLETS),
+        # and busybox dd lacks conv=fdatasync; so find the real one first.
+        lines.append('for d in /usr/sbin /usr/bin /sbin /bin; do '
+                     '[ -x "$d"/%(n)s ] && exec "$d"/%(n)s %(a)s; done; '
+                     'exec %(n)s %(a)s' % {'n': shlex.quote(name),
+                                           'a': args})
     return ('\n'.join(lines) + '\n').encode()
 
 

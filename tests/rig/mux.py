@@ -146,13 +146,25 @@ class RemoteHost(executor.Executor):
         return '<RemoteHost %s>' % self.name
 
 
-def find_state(root=rigmod.RUN_ROOT):
-    """State file of the newest live rig under ``root`` (or None)."""
+def _label(path):
+    try:
+        with open(path) as f:
+            return json.load(f).get('label')
+    except (OSError, ValueError):
+        return None
+
+
+def find_state(root=rigmod.RUN_ROOT, label=None):
+    """State file of the newest live rig under ``root`` (or None).
+
+    :param label: only rigs started with this label ('cli' for ``up``)
+    """
     env = os.environ.get('CSLVM_RIG_STATE')
     if env:
         return env
     live = [p for p in glob.glob(os.path.join(root, '*', 'state.json'))
-            if rigmod.owner_alive(os.path.dirname(p))]
+            if rigmod.owner_alive(os.path.dirname(p)) and
+            (label is None or _label(p) == label)]
     return max(live, key=os.path.getmtime) if live else None
 
 

@@ -177,13 +177,15 @@ class Rig:
     :param extra_binaries: more host binaries for the initramfs
     :param extra_modules: more kernel modules to load at boot
     :param progress: callable(str) for progress messages
+    :param label: stored in the state file ('cli' for ``up``: ``down``
+        stops only those, never a test session's rig)
     """
 
     def __init__(self, hosts=DEFAULT_HOSTS, lun_size='20G', extra_luns=(),
                  private_disk_size=None, memory=384, channels=4,
                  extra_binaries=(), extra_modules=(), extra_files=(),
                  progress=None, root=RUN_ROOT, boot_timeout=BOOT_TIMEOUT,
-                 mux=True):
+                 mux=True, label=None):
         self.host_names = tuple(hosts)
         self.lun_size = parse_size(lun_size)
         self.extra_luns = [parse_size(s) for s in extra_luns]
@@ -197,6 +199,7 @@ class Rig:
         self.root = root
         self.boot_timeout = boot_timeout
         self.use_mux = mux
+        self.label = label
         self.hosts = {}
         self.disks = []
         self.dir = None
@@ -312,7 +315,7 @@ class Rig:
 
     def _write_state(self):
         state = {
-            'dir': self.dir, 'owner': os.getpid(),
+            'dir': self.dir, 'owner': os.getpid(), 'label': self.label,
             'lun_path': self.lun_path, 'share_dir': self.share_dir,
             'mux': self.mux.path if self.mux else None,
             'hosts': {n: {'dir': h.vm.dir, 'pidfile': h.vm.pidfile,
