@@ -262,8 +262,9 @@ class Rig:
                     path = os.path.join(hdir, 'private.img')
                     with open(path, 'wb') as f:
                         f.truncate(self.private_disk_size)
-                    disks.append(vmmod.Disk('private0', path, 'PRIVATE',
-                                            shared=False))
+                    disks.append(vmmod.Disk(
+                        'private0', path, 'PRIVATE', shared=False,
+                        direct=vmmod.supports_o_direct(path)))
                 vm = vmmod.VM(name, hdir, kernel, initrd, disks,
                               self.share_dir, self.channels, self.memory)
                 self.hosts[name] = RigHost(self, name, vm)
@@ -293,7 +294,11 @@ class Rig:
             with open(path, 'wb') as f:
                 f.truncate(size)  # sparse: costs no disk until written
             serial = vmmod.LUN_SERIAL + ('' if i == 0 else str(i + 1))
-            self.disks.append(vmmod.Disk('lun%d' % i, path, serial))
+            # NOTE: without O_DIRECT (tmpfs) qemu writes through the host
+            # page cache, which all VMs share: still coherent, just slower
+            # to fail if the host crashed, which the rig never simulates.
+            self.disks.append(vmmod.Disk('lun%d' % i, path, serial,
+                                         direct=vmmod.supports_o_direct(path)))
 
     def _parallel(self, fn):
         errors = []

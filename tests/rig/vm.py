@@ -25,16 +25,17 @@ class Disk:
     keeps each VM's writes out of the host page cache's reordering.
     """
 
-    def __init__(self, dev_id, path, serial, shared=True):
+    def __init__(self, dev_id, path, serial, shared=True, direct=True):
         self.dev_id = dev_id
         self.path = path
         self.serial = serial
         self.shared = shared
+        self.direct = direct
 
     def blockdev_args(self):
         return {
             'driver': 'raw', 'node-name': self.dev_id + '-node',
-            'cache': {'direct': True, 'no-flush': False},
+            'cache': {'direct': self.direct, 'no-flush': False},
             'file': {'driver': 'file', 'filename': self.path,
                      'locking': 'off', 'aio': 'threads'},
         }
@@ -43,6 +44,16 @@ class Disk:
         return {'driver': 'virtio-blk-pci', 'id': self.dev_id,
                 'drive': self.dev_id + '-node', 'serial': self.serial,
                 'share-rw': self.shared}
+
+
+def supports_o_direct(path):
+    """tmpfs (a CI's /tmp, say) refuses O_DIRECT; qemu would then fail."""
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_DIRECT)
+    except OSError:
+        return False
+    os.close(fd)
+    return True
 
 
 def _pid_alive(pid):
