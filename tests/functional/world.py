@@ -1,0 +1,263 @@
+"""The real driver and connectors wired to a running rig.
+
+``World`` is what the functional tests, the demo and the benchmarks share:
+a ``SharedLVMDriver`` built from cinder's config whose executor runs on
+``cinder-node``, a ``SharedLVMConnector`` per compute host, cinder
+volume/snapshot objects, and helpers that write and checksum data on a
+host. It imports cinder, so import it only after ``cinder.tests.unit``
+(see ``tests/functional/conftest.py``).
+"""
+
+import contextlib
+import hashlib
+import random
+import shlex
+import uuid
+
+from cinder import context
+from cinder import coordination
+from cinder import objects
+from cinder.tests.unit import fake_snapshot
+from cinder.tests.unit import fake_volume
+from cinder.volume import configuration
+from cinder.volume import driver as cinder_driver
+from oslo_config import cfg
+
+from cinder_shared_lvm.cmd import main as cli
+from cinder_shared_lvm import connector as connmod
+from cinder_shared_lvm import driver as drvmod
+
+CONF = cfg.CONF
+CINDER_NODE = 'cinder-node'
+LUN = '/dev/vda'
+MIB = 1 << 20
+
+
+def start_coordinator(lock_dir: str) -> None:
+    """Cinder's coordinator (tooz file backend) for the VG lock."""
+    if coordination.COORDINATOR.started:
+        return
+    CONF.set_override('backend_url', 'file://%s' % lock_dir,
+                      group='coordination')
+    coordination.COORDINATOR.start()
+
+
+def pattern(seed: str, size: int) -> bytes:
+    """Deterministic bytes that differ for every seed."""
+    return random.Random(seed).randbytes(size)
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+class World(object):
+    """Driver on cinder-node, connectors on the computes, one shared VG.
+
+    :param rig: a started ``tests.rig.Rig``
+    :param vg_name: the VG made on the shared LUN by ``prepare``
+    :param backend: the cinder.conf section of the driver
+    """
+
+    def __init__(self, rig, vg_name='rigvg', backend='rig1',
+                 overrides=None):
+        self.rig = rig
+        self.vg_name = vg_name
+        self.backend = backend
+        self.ctx = context.get_admin_context()
+        self.overrides = dict({'shared_lvm_volume_group': vg_name,
+                               'shared_lvm_devices': [LUN],
+                               'volume_clear': 'none',
+                               'volume_backend_name': backend},
+                              **(overrides or {}))
+        self.driver = None
+
+    # -- setup ---------------------------------------------------------------
+
+    def node(self, name: str = CINDER_NODE):
+        return self.rig.host(name)
+
+    def prepare_vg(self, expected_volumes: int = 2000) -> str:
+        """Make the shared VG with the operator CLI, run on cinder-node."""
+        out = []
+        rc = cli.main(['prepare', '--vg', self.vg_name, '--devices', LUN,
+                       '--expected-volumes', str(expected_volumes),
+                       '--force'],
+                      execute=self.node().execute,
+                      stdout=_Lines(out), stderr=_Lines(out))
+        if rc != 0:
+            raise AssertionError('prepare failed: %s' % ''.join(out))
+        return ''.join(out)
+
+    def remove_vg(self) -> None:
+        self.node().execute('vgremove', '-f', self.vg_name,
+                            check_exit_code=False)
+        self.node().execute('pvremove', '-ff', '-y', LUN,
+                            check_exit_code=False)
+
+    def make_driver(self, host: str = CINDER_NODE, **overrides):
+        conf = configuration.Configuration(cinder_driver.volume_opts,
+                                           config_group=self.backend)
+        drv = drvmod.SharedLVMDriver(configuration=conf,
+                                     execute=self.node(host).execute,
+                                     host='%s@%s' % (host, self.backend))
+        # NOTE: the driver registers its options in the backend's group;
+        # only then can they be set, as cinder.conf would.
+        for key, value in dict(self.overrides, **overrides).items():
+            CONF.set_override(key, value, group=self.backend)
+        drv.do_setup(self.ctx)
+        drv.check_for_setup_error()
+        return drv
+
+    def setup_driver(self):
+        self.driver = self.make_driver()
+        return self.driver
+
+    def connector(self, host: str) -> connmod.SharedLVMConnector:
+        return connmod.SharedLVMConnector(
+            None, execute=self.node(host).execute, host=host,
+            activation_timeout=30)
+
+    def connector_properties(self, host: str) -> dict:
+        props = connmod.SharedLVMConnector.get_connector_properties(
+            None, execute=self.node(host).execute, host=host)
+        return dict(props, host=host, multipath=False)
+
+    # -- cinder objects ------------------------------------------------------
+
+    def volume(self, size: int = 1, **updates):
+        updates.setdefault('id', str(uuid.uuid4()))
+        vol = fake_volume.fake_volume_obj(self.ctx, size=size, **updates)
+        vol.volume_attachment = objects.VolumeAttachmentList(
+            context=self.ctx, objects=[])
+        vol.attach_status = 'detached'
+        vol.status = 'available'
+        return vol
+
+    def snapshot(self, volume):
+        snap = fake_snapshot.fake_snapshot_obj(
+            self.ctx, id=str(uuid.uuid4()), volume_id=volume.id,
+            volume_size=volume.size)
+        snap.volume = volume
+        return snap
+
+    # -- attach / detach as Nova would, recording cinder's attachments -------
+
+    def attach(self, volume, host: str) -> str:
+        """initialize_connection + connect_volume; returns the device."""
+        info = self.driver.initialize_connection(
+            volume, self.connector_properties(host))
+        assert info['driver_volume_type'] == 'shared_lvm', info
+        device = self.connector(host).connect_volume(info['data'])
+        atts = list(volume.volume_attachment.objects)
+        atts.append(objects.VolumeAttachment(
+            context=self.ctx, id=str(uuid.uuid4()), volume_id=volume.id,
+            attached_host=host, attach_status='attached',
+            connector={'host': host}, connection_info=info))
+        volume.volume_attachment = objects.VolumeAttachmentList(
+            context=self.ctx, objects=atts)
+        volume.attach_status = 'attached'
+        volume.status = 'in-use'
+        return device['path']
+
+    def detach(self, volume, host: str, force: bool = False) -> None:
+        att = self._attachment(volume, host)
+        info = att.connection_info
+        self.connector(host).disconnect_volume(
+            info['data'], {'type': 'block', 'path': info['data'][
+                'device_path']}, force=force)
+        self.forget_attachment(volume, host)
+
+    def forget_attachment(self, volume, host: str) -> None:
+        """What Cinder does on terminate_connection/attachment-delete."""
+        self.driver.terminate_connection(volume, {'host': host})
+        atts = [a for a in volume.volume_attachment.objects
+                if a.attached_host != host]
+        volume.volume_attachment = objects.VolumeAttachmentList(
+            context=self.ctx, objects=atts)
+        if not atts:
+            volume.attach_status = 'detached'
+            volume.status = 'available'
+
+    @staticmethod
+    def _attachment(volume, host):
+        for att in volume.volume_attachment.objects:
+            if att.attached_host == host:
+                return att
+        raise AssertionError('%s is not attached on %s' % (volume.id, host))
+
+    @contextlib.contextmanager
+    def attached(self, volume, host: str):
+        path = self.attach(volume, host)
+        try:
+            yield path
+        finally:
+            self.detach(volume, host)
+
+    # -- data ----------------------------------------------------------------
+
+    def write(self, host: str, path: str, data: bytes,
+              offset_mib: int = 0) -> str:
+        """Write *data* with O_DIRECT at *offset_mib*; return its sha256."""
+        assert len(data) % MIB == 0
+        self.node(host).execute(
+            'dd', 'of=%s' % path, 'bs=1M', 'seek=%d' % offset_mib,
+            'oflag=direct', 'conv=fsync,notrunc', process_input=data)
+        return sha256(data)
+
+    def checksum(self, host: str, path: str, size_mib: int,
+                 offset_mib: int = 0) -> str:
+        """sha256 of *size_mib* MiB at *offset_mib*, read with O_DIRECT."""
+        script = ('dd if=%s bs=1M skip=%d count=%d iflag=direct 2>/dev/null'
+                  ' | sha256sum' % (shlex.quote(path), offset_mib, size_mib))
+        out, _err = self.node(host).shell(script)
+        return out.split()[0]
+
+    def device_size(self, host: str, path: str) -> int:
+        out, _err = self.node(host).execute('blockdev', '--getsize64', path)
+        return int(out.strip())
+
+    # -- the VG as LVM sees it ------------------------------------------------
+
+    def lvs(self, host: str = CINDER_NODE) -> dict:
+        """{lv name: report} read on *host* (a reader config)."""
+        from cinder_shared_lvm import lvm
+        reader = lvm.SharedLVM(self.vg_name, [LUN], role=lvm.READER,
+                               executor=self.node(host).execute,
+                               check_vg=False)
+        return {lv['name']: lv for lv in reader.list_lvs()}
+
+    def vg_seqno(self) -> int:
+        out, _err = self.node().execute(
+            'vgs', '--noheadings', '-o', 'vg_seqno', self.vg_name)
+        return int(out.strip())
+
+    def vgck(self) -> str:
+        out, err = self.node().execute('vgck', self.vg_name)
+        return (out + err).strip()
+
+    def stale_dm_devices(self) -> dict:
+        """{host: [dm names of this VG]} still present on any host."""
+        prefix = self.vg_name.replace('-', '--') + '-'
+        stale = {}
+        for name in self.rig.host_names:
+            if not self.rig.host(name).is_up():
+                continue
+            names = [n for n in self.rig.host(name).dm_tables()
+                     if n.startswith(prefix)]
+            if names:
+                stale[name] = names
+        return stale
+
+
+class _Lines(object):
+    """A tiny write()-able sink for the CLI's output."""
+
+    def __init__(self, out: list):
+        self.out = out
+
+    def write(self, text):
+        self.out.append(text)
+
+    def flush(self):
+        pass
