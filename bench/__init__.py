@@ -1,0 +1,7 @@
+"""Benchmarks of cinder-shared-lvm against raw LVM and the stock iSCSI path.
+
+Run everything with ``tools/bench`` (or ``python -m bench``); see
+doc/source/benchmarks.rst. Import order matters as in the tests
+(DESIGN.md section 6): ``bench.env`` imports ``cinder.tests.unit`` before
+anything imports ``cinder.objects``.
+"""

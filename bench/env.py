@@ -1,0 +1,34 @@
+"""Process setup shared by every benchmark section.
+
+Import this module first: with eventlet patching off, ``cinder.tests.unit``
+must be imported before ``cinder.objects`` (DESIGN.md section 6).
+"""
+
+import os
+import tempfile
+
+os.environ.setdefault('OS_CINDER_DISABLE_EVENTLET_PATCHING', 'true')
+
+import cinder.tests.unit  # noqa: E402,F401  (must come first)
+from cinder import coordination  # noqa: E402
+from oslo_config import cfg  # noqa: E402
+
+CONF = cfg.CONF
+_LOCK_DIR = None
+
+
+def start_coordinator() -> str:
+    """Cinder's coordinator (tooz file backend) for the driver's VG lock."""
+    global _LOCK_DIR
+    if not coordination.COORDINATOR.started:
+        _LOCK_DIR = tempfile.mkdtemp(prefix='cslvm-bench-locks-')
+        CONF.set_override('backend_url', 'file://%s' % _LOCK_DIR,
+                          group='coordination')
+        coordination.COORDINATOR.start()
+    return _LOCK_DIR
+
+
+def in_process_privsep() -> None:
+    """Run cinder's privsep entrypoints in this process (no sudo here)."""
+    import cinder.privsep
+    cinder.privsep.sys_admin_pctxt.set_client_mode(False)

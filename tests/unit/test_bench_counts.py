@@ -1,0 +1,53 @@
+"""Pin the commands each operation runs (the benchmark's section 1).
+
+``bench.counts`` counts every command at the executor seam; these are the
+figures doc/source/benchmarks.rst publishes. A change that adds a command to
+an operation fails here first, with the new list of commands.
+"""
+
+import pytest
+
+from bench import counts
+
+
+@pytest.fixture(scope='module')
+def measured():
+    return counts.measure(sizes=(10, 1000, 5000))
+
+
+# operation: (total commands, LVM commands, metadata writes, commands)
+EXPECTED = {
+    'create_volume': (2, 2, 1, ['vgs', 'lvcreate']),
+    'create_snapshot': (2, 2, 1, ['vgs', 'lvcreate']),
+    'delete_volume': (2, 2, 1, ['lvs', 'lvremove']),
+    'delete_snapshot': (2, 2, 1, ['lvs', 'lvremove']),
+    'extend_volume': (3, 3, 1, ['lvs', 'vgs', 'lvextend']),
+    'initialize_connection': (1, 1, 0, ['lvs']),
+    'terminate_connection': (0, 0, 0, []),
+    'get_connector_properties': (1, 1, 0, ['vgs']),
+    'connect_volume': (3, 2, 0, ['lvs', 'lvchange -ay --yes', 'blockdev']),
+    'disconnect_volume': (3, 2, 0,
+                          ['lvs', 'blockdev', 'lvchange -an --yes']),
+    'get_volume_stats(refresh)': (2, 2, 0, ['vgs', 'lvs']),
+}
+
+
+@pytest.mark.parametrize('op', sorted(EXPECTED))
+def test_commands_per_operation_whatever_the_lv_count(measured, op):
+    total, lvm, writes, names = EXPECTED[op]
+    for n_lvs, got in measured['operations'][op].items():
+        assert (got['total'], got['lvm'], got['writes'],
+                got['commands']) == (total, lvm, writes, names), n_lvs
+
+
+def test_one_metadata_write_for_create_delete_snapshot(measured):
+    for op in ('create_volume', 'delete_volume', 'create_snapshot'):
+        assert measured['targets'][op]['met'], measured['targets'][op]
+
+
+def test_connect_volume_runs_at_most_two_lvm_commands(measured):
+    assert measured['targets']['connect_volume']['met']
+
+
+def test_stats_refresh_is_constant_in_the_number_of_lvs(measured):
+    assert measured['targets']['get_volume_stats(refresh)']['met']
