@@ -35,12 +35,33 @@ ACTIVATION_EXCLUSIVE = 'exclusive'
 DEFAULT_ACTIVATION_TIMEOUT = 30
 
 # A shared PV path: absolute, no shell or LVM-filter metacharacters.
-_DEVICE_RE = re.compile(r'^/[A-Za-z0-9_.:+@=,/-]{1,4095}$')
+# NOTE: every pattern here ends in \Z, not $: '$' also matches before a
+# trailing newline, so '/dev/vda\n' would pass (found by the bad-input
+# tests, doc/source/bad_input.rst).
+_DEVICE_RE = re.compile(r'^/[A-Za-z0-9_.:+@=,/-]{1,4095}\Z')
 _MAX_DEVICES = 64
 # LVM's UUID format: 32 characters in groups of 6-4-4-4-4-4-6.
-_UUID_RE = re.compile(r'^[A-Za-z0-9]{6}(-[A-Za-z0-9]{4}){5}-[A-Za-z0-9]{6}$')
+_UUID_RE = re.compile(
+    r'^[A-Za-z0-9]{6}(-[A-Za-z0-9]{4}){5}-[A-Za-z0-9]{6}\Z')
 _SCSI_HOST_DIR = '/sys/class/scsi_host'
-_SCSI_HOST_RE = re.compile(r'^host[0-9]+$')
+_SCSI_HOST_RE = re.compile(r'^host[0-9]+\Z')
+
+# Executor of connectors built without ``execute=`` (os-brick's factory,
+# Cinder's own attach paths); None means os-brick's root helper.
+_default_execute = None
+
+
+def set_default_executor(execute) -> None:
+    """Run connectors built without ``execute=`` through *execute*.
+
+    Cinder's backup, migration and image paths build connectors through
+    os-brick's factory, which passes no executor. The driver calls this
+    when ``shared_lvm_executor`` is set, so those connectors run their
+    commands where the driver runs its own.
+    """
+    global _default_execute
+    _default_execute = execute
+
 
 Target = collections.namedtuple(
     'Target', 'vg lv lv_uuid path devices exclusive')
@@ -130,7 +151,7 @@ class SharedLVMConnector(base.BaseLinuxConnector):
         self.host = kwargs.pop('host', None) or socket.gethostname()
         self.lvm_extra_config = kwargs.pop('lvm_extra_config', '')
         super(SharedLVMConnector, self).__init__(
-            root_helper, driver=driver, execute=execute,
+            root_helper, driver=driver, execute=execute or _default_execute,
             device_scan_attempts=device_scan_attempts, *args, **kwargs)
         self.shared_lvm_devices = (
             check_devices(shared_lvm_devices, 'shared_lvm_devices')
@@ -207,6 +228,22 @@ class SharedLVMConnector(base.BaseLinuxConnector):
                           'forged', target.vg, target.lv, lv['uuid'],
                           target.lv_uuid)
 
+    @staticmethod
+    def _check_lv_kind(target: Target, lv: dict) -> None:
+        """Refuse what would put a snapshot family on two hosts (rule 5).
+
+        The driver attaches volumes only, and a family exclusively; a
+        snapshot LV or a 'shared' family in connection data is stale or
+        forged. Checked on the report already read: no extra command.
+        """
+        if lv['is_snapshot']:
+            raise _refuse('LV %s/%s is a COW snapshot; only volumes are '
+                          'attached', target.vg, target.lv)
+        if lv['has_snapshots'] and not target.exclusive:
+            raise _refuse('LV %s/%s has snapshots but the connection data '
+                          'asks for shared activation; a snapshot family may '
+                          'be active on one host only', target.vg, target.lv)
+
     def _device_size(self, path: str) -> Optional[int]:
         out, _err = self._run('blockdev', '--getsize64', path)
         size = (out or '').strip()
@@ -243,7 +280,7 @@ class SharedLVMConnector(base.BaseLinuxConnector):
         """
         execute = brick_executor.Executor(
             root_helper, execute=kwargs.get('execute') or
-            priv_rootwrap.execute)._execute
+            _default_execute or priv_rootwrap.execute)._execute
         devices = kwargs.get('shared_lvm_devices') or None
         try:
             if devices:
@@ -299,6 +336,7 @@ class SharedLVMConnector(base.BaseLinuxConnector):
             vg = self._lvm(target)
             lv = self._find_lv(vg, target)
             self._check_uuid(target, lv)
+            self._check_lv_kind(target, lv)
             if lv['active']:
                 # NOTE: already active here (multi-attach, or a retried
                 # attach): reload its table, another host may have resized

@@ -35,12 +35,14 @@ READER = 'reader'
 # LVM's own rules for VG and LV names, minus what LVM would accept but a
 # shell, a path or an LVM tool would trip on: no leading '-' (an option to
 # LVM), no '.'/'..' (a path), and none of the reserved substrings.
-_NAME_RE = re.compile(r'^[A-Za-z0-9+_.][A-Za-z0-9+_.-]*$')
+# NOTE: \Z, not $: '$' also matches before a trailing newline, which let
+# 'lv\n' through (doc/source/bad_input.rst).
+_NAME_RE = re.compile(r'^[A-Za-z0-9+_.][A-Za-z0-9+_.-]*\Z')
 _RESERVED_LV_SUBSTRINGS = ('_cdata', '_cmeta', '_corig', '_mlog', '_mimage',
                            '_pmspare', '_rimage', '_rmeta', '_tdata',
                            '_tmeta', '_vorigin', '_vdata')
 _MAX_NAME_LEN = 127
-_TAG_RE = re.compile(r'^[A-Za-z0-9_+.\-/=!:&#]{1,1024}$')
+_TAG_RE = re.compile(r'^[A-Za-z0-9_+.\-/=!:&#]{1,1024}\Z')
 
 _LV_FIELDS = ('lv_name', 'lv_uuid', 'lv_size', 'lv_attr', 'origin',
               'lv_tags')

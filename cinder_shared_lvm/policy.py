@@ -82,7 +82,9 @@ def check_connector(connector, vg_name: str, vg_uuid: str) -> str:
             reason='the connector has no host name',
             action='Check the caller\'s connector properties.')
     seen = connector.get('shared_lvm_vgs') or []
-    if vg_uuid not in seen:
+    # NOTE: a list, not any container: 'uuid in some_string' is a substring
+    # test, so a forged string containing the UUID would pass.
+    if not isinstance(seen, (list, tuple)) or vg_uuid not in seen:
         raise exc.ConnectorRefused(
             operation='connect', resource='host %s' % connector['host'],
             reason='the host does not see VG %s (uuid %s)' % (
