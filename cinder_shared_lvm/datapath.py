@@ -21,6 +21,7 @@ from oslo_utils import excutils
 from oslo_utils import units
 
 from cinder_shared_lvm import lvm
+from cinder_shared_lvm import policy
 
 LOG = logging.getLogger(__name__)
 
@@ -40,39 +41,75 @@ class DataPath(object):
         self.configuration = configuration
 
     @contextlib.contextmanager
-    def activated(self, *lv_names: str, exclusive: bool = False):
+    def activated(self, *lv_names: str, exclusive: bool = False,
+                  hold: tuple = ()):
         """Activate *lv_names* here for the body; always deactivate them.
 
+        Each LV is marked in use (``policy.IN_USE``) for the body. An LV
+        that another copy here already uses is shared, not activated
+        again, and only its last user deactivates it: two clones of one
+        source used to fail, because the first to finish could not
+        deactivate an LV the second still read.
+
         :param exclusive: ``-aey`` (snapshot families)
+        :param hold: more LVs to mark in use without activating them: the
+                     origin of a COW snapshot, which comes up with it
         """
         done = []
+        vg_name = self.vg.vg_name
+        for name in hold:
+            policy.IN_USE.hold(vg_name, name)
         try:
             for name in lv_names:
-                self.vg.activate_lv(name, exclusive=exclusive)
-                done.append(name)
-                # NOTE: activation leaves an LV that was already active
-                # here with its old table; another host may have resized
-                # it since (DESIGN.md rule 4).
-                self.vg.refresh_lv(name)
+                with policy.IN_USE.lock:
+                    if policy.IN_USE.hold(vg_name, name) == 1:
+                        try:
+                            self._activate(name, exclusive)
+                        except Exception:
+                            with excutils.save_and_reraise_exception():
+                                policy.IN_USE.release(vg_name, name)
+                    done.append(name)
             yield [self.vg.lv_path(n) for n in lv_names]
         except Exception:
             with excutils.save_and_reraise_exception():
                 self._deactivate_all(done, quiet=True)
         else:
             self._deactivate_all(done, quiet=False)
+        finally:
+            for name in hold:
+                policy.IN_USE.release(vg_name, name)
+
+    def _activate(self, name: str, exclusive: bool) -> None:
+        self.vg.activate_lv(name, exclusive=exclusive)
+        try:
+            # NOTE: activation leaves an LV that was already active here
+            # with its old table; another host may have resized it since
+            # (DESIGN.md rule 4).
+            self.vg.refresh_lv(name)
+        except Exception:
+            with excutils.save_and_reraise_exception():
+                try:
+                    self.vg.deactivate_lv(name)
+                except Exception:
+                    LOG.exception('Could not deactivate %s after a failed '
+                                  'refresh', self.vg.lv_ref(name))
 
     def _deactivate_all(self, names: list, quiet: bool) -> None:
         # NOTE: deactivate in reverse order: a COW snapshot activated after
-        # its origin goes first.
+        # its origin goes first. Only the last user of an LV deactivates.
+        vg_name = self.vg.vg_name
         for name in reversed(names):
-            try:
-                self.vg.deactivate_lv(name)
-            except Exception:
-                if not quiet:
-                    raise
-                LOG.exception('Could not deactivate %s after a failed '
-                              'operation; the cinder-volume host still has '
-                              'it active', self.vg.lv_ref(name))
+            with policy.IN_USE.lock:
+                if policy.IN_USE.release(vg_name, name) > 0:
+                    continue
+                try:
+                    self.vg.deactivate_lv(name)
+                except Exception:
+                    if not quiet:
+                        raise
+                    LOG.exception('Could not deactivate %s after a failed '
+                                  'operation; the cinder-volume host still '
+                                  'has it active', self.vg.lv_ref(name))
 
     def copy(self, src_path: str, dst_path: str, size_gb: int) -> None:
         """Copy *size_gb* GiB; data is on the LUN when this returns.

@@ -14,7 +14,9 @@ Terms:
   origin active writes the COW store.
 """
 
-from typing import Optional
+import collections
+import threading
+from typing import Iterable, Optional
 
 from cinder_shared_lvm import driver_exception as exc
 
@@ -157,6 +159,70 @@ def check_delete(volume, lv: dict) -> None:
             operation='delete', resource=_describe(volume),
             reason='it still has snapshots',
             action='Delete its snapshots first.', volume_name=volume.name)
+
+
+class InUseRegistry(object):
+    """LVs that a data operation of this process has active on this host.
+
+    Clones, volumes from snapshots, copy-mode snapshots, uploads and
+    clears activate their LVs on the cinder-volume host while they copy
+    (``datapath.DataPath.activated``). While one runs, an operation that
+    would change those LVs, or activate their snapshot family on another
+    host, is refused (doc/source/operations.rst, ``copying`` columns).
+    Another copy of the same source shares the activation, and the last
+    user deactivates it.
+
+    In-process only: one cinder-volume service writes a VG at a time
+    (``SUPPORTS_ACTIVE_ACTIVE = False``). ``lock`` is held across each
+    activation and deactivation, so a count and the LV's state agree.
+    """
+
+    def __init__(self):
+        self.lock = threading.RLock()
+        self._users = collections.Counter()
+
+    def hold(self, vg: str, name: str) -> int:
+        """Count one more user of vg/name; return the new count."""
+        with self.lock:
+            self._users[(vg, name)] += 1
+            return self._users[(vg, name)]
+
+    def release(self, vg: str, name: str) -> int:
+        """Count one user less; return how many are left."""
+        with self.lock:
+            self._users[(vg, name)] -= 1
+            left = self._users[(vg, name)]
+            if left <= 0:
+                del self._users[(vg, name)]
+            return max(left, 0)
+
+    def busy(self, vg: str, names: Iterable[str]) -> list:
+        with self.lock:
+            return sorted(n for n in set(names) if self._users[(vg, n)] > 0)
+
+
+IN_USE = InUseRegistry()
+
+
+def check_not_copying(operation: str, vg_name: str, names: Iterable[str],
+                      resource, error=exc.OperationRefused,
+                      **kwargs) -> None:
+    """Refuse *operation* while a data copy here uses any of *names*.
+
+    :param names: the LVs the operation changes or activates: the LV
+                  itself and, for a snapshot family, its origin
+    :param resource: the volume (or a description) for the message
+    """
+    busy = IN_USE.busy(vg_name, names)
+    if busy:
+        raise error(operation=operation,
+                    resource=resource if isinstance(resource, str)
+                    else _describe(resource),
+                    reason='a copy from %s is running on the cinder-volume '
+                           'host, which has it active' % ', '.join(
+                               '%s/%s' % (vg_name, n) for n in busy),
+                    action='Wait for the clone, snapshot or upload to '
+                           'finish, then retry.', **kwargs)
 
 
 def check_size(what: str, size_gb, vg_size_gb: float) -> int:
