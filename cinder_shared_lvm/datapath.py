@@ -97,19 +97,23 @@ class DataPath(object):
     def _deactivate_all(self, names: list, quiet: bool) -> None:
         # NOTE: deactivate in reverse order: a COW snapshot activated after
         # its origin goes first. Only the last user of an LV deactivates.
+        # Every name is released even when a deactivation fails: a count
+        # left behind would refuse operations on the LV until a restart.
         vg_name = self.vg.vg_name
+        error = None
         for name in reversed(names):
             with policy.IN_USE.lock:
                 if policy.IN_USE.release(vg_name, name) > 0:
                     continue
                 try:
                     self.vg.deactivate_lv(name)
-                except Exception:
-                    if not quiet:
-                        raise
-                    LOG.exception('Could not deactivate %s after a failed '
-                                  'operation; the cinder-volume host still '
-                                  'has it active', self.vg.lv_ref(name))
+                except Exception as err:
+                    error = error or err
+                    LOG.exception('Could not deactivate %s; the '
+                                  'cinder-volume host still has it active',
+                                  self.vg.lv_ref(name))
+        if error is not None and not quiet:
+            raise error
 
     def copy(self, src_path: str, dst_path: str, size_gb: int) -> None:
         """Copy *size_gb* GiB; data is on the LUN when this returns.

@@ -51,6 +51,16 @@ shared_lvm_opts = [
                     'the VG metadata area is free, so LVM never fails half '
                     'way through a metadata write. Stats warn below twice '
                     'this value.'),
+    cfg.StrOpt('shared_lvm_executor',
+               default='',
+               help='Dotted path of a callable with the signature of '
+                    'oslo_concurrency.processutils.execute that runs every '
+                    'host command of this backend (LVM, dd, blockdev) and '
+                    'of the shared_lvm connector in this process. Empty '
+                    '(the default) runs them here through Cinder\'s root '
+                    'helper, as usual. Set it only to run the commands '
+                    'through a remote agent, for example the test rig\'s '
+                    '"tests.rig.remote_execute.execute".'),
     cfg.IntOpt('shared_lvm_lock_timeout',
                default=300, min=1,
                help='Seconds to wait for the VG metadata lock shared by all '

@@ -1,0 +1,481 @@
+"""Real Cinder services around the rig, driven by the ``cinder`` CLI.
+
+``Stack`` starts, on 127.0.0.1 only and without systemd:
+
+* RabbitMQ from Debian's ``rabbitmq-server`` (its own epmd port, node name,
+  Mnesia directory and cookie, so parallel stacks do not meet);
+* MariaDB from Debian's ``mariadb-server`` (its own datadir and port,
+  ``--skip-grant-tables``), or SQLite when MariaDB or PyMySQL is missing;
+* ``cinder-api`` (noauth), ``cinder-scheduler`` and ``cinder-volume`` from
+  the venv. ``cinder-volume`` loads ``SharedLVMDriver`` from cinder.conf
+  and runs its host commands on the rig's ``cinder-node`` through
+  ``shared_lvm_executor = tests.rig.remote_execute.execute``.
+
+``run_cli_lifecycle(rig_state_file, progress)`` is the demo's entry point:
+it boots the stack, runs the CLI lifecycle (``lifecycle.py``) and tears
+everything down again.
+"""
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))
+VENV_BIN = os.path.dirname(os.path.abspath(sys.executable))
+API_VERSION = '3.66'
+PROJECT_ID = 'c0ffee00000000000000000000000001'
+USER_ID = 'demo'
+BACKEND = 'rig1'
+VOLUME_HOST = 'cinder-node'
+RABBIT_SERVER = '/usr/lib/rabbitmq/bin/rabbitmq-server'
+MARIADBD = '/usr/sbin/mariadbd'
+MARIADB_INSTALL = '/usr/bin/mariadb-install-db'
+SERVICES = ('cinder-api', 'cinder-scheduler', 'cinder-volume')
+
+
+class StackError(Exception):
+    pass
+
+
+def skip_reason():
+    """Why the services cannot run here, or None."""
+    if os.geteuid() != 0:
+        return 'the services suite needs root (the rig and the brokers)'
+    if not os.path.exists(RABBIT_SERVER):
+        return ('rabbitmq-server is missing: install '
+                'tests/services/apt-packages.txt (tools/setup-env.sh)')
+    for tool in ('cinder-api', 'cinder-volume', 'cinder-scheduler',
+                 'cinder-manage', 'cinder'):
+        if not os.path.exists(os.path.join(VENV_BIN, tool)):
+            return '%s is missing from %s' % (tool, VENV_BIN)
+    return None
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+def wait_for(what, probe, timeout, interval=0.5, proc=None):
+    """Call *probe* until it returns a true value; raise after *timeout*."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = probe()
+        if value:
+            return value
+        if proc is not None and proc.poll() is not None:
+            raise StackError('%s: the process exited with %s' % (
+                what, proc.returncode))
+        if time.monotonic() > deadline:
+            raise StackError('%s: not ready after %ds' % (what, timeout))
+        time.sleep(interval)
+
+
+def port_open(port: int) -> bool:
+    try:
+        with socket.create_connection(('127.0.0.1', port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def api_paste_ini() -> str:
+    """The api-paste.ini that the cinder wheel installs under the prefix."""
+    path = os.path.join(sys.prefix, 'etc', 'cinder', 'api-paste.ini')
+    if not os.path.exists(path):
+        raise StackError('%s is missing (cinder wheel)' % path)
+    return path
+
+
+class Stack(object):
+    """RabbitMQ, a database and Cinder's services for one rig.
+
+    :param rig_state: the rig's state.json (``CSLVM_RIG_STATE``)
+    :param vg: the shared VG the backend manages (made by the caller)
+    :param db: 'mariadb', 'sqlite' or 'auto' (MariaDB when it can run)
+    :param progress: callable for progress lines
+    """
+
+    def __init__(self, rig_state, vg='svcvg', devices=('/dev/vda',),
+                 db='auto', progress=None, workdir=None):
+        self.rig_state = rig_state
+        self.vg = vg
+        self.devices = list(devices)
+        self.db = db
+        self.progress = progress or (lambda line: None)
+        self.dir = workdir or tempfile.mkdtemp(prefix='cslvm-services-')
+        self.procs = {}
+        self.ports = {}
+        self.conf_file = os.path.join(self.dir, 'cinder.conf')
+        self.db_url = None
+        self.db_kind = None
+        self.timings = {}
+
+    # -- lifecycle -----------------------------------------------------------
+
+    def start(self):
+        t0 = time.monotonic()
+        try:
+            self._start_rabbit()
+            self._start_db()
+            self._write_conf()
+            self._run([os.path.join(VENV_BIN, 'cinder-manage'),
+                       '--config-file', self.conf_file, 'db', 'sync'],
+                      'cinder-manage db sync', timeout=600)
+            for name in SERVICES:
+                self._start_service(name)
+            self._wait_ready()
+        except Exception:
+            self.stop()
+            raise
+        self.timings['start'] = time.monotonic() - t0
+        self.progress('services up in %.0fs (db: %s)' % (
+            self.timings['start'], self.db_kind))
+        return self
+
+    def stop(self):
+        """Stop every process this stack started, newest first, by pid."""
+        for name in reversed(list(self.procs)):
+            proc = self.procs.pop(name)
+            if proc.poll() is not None:
+                continue
+            try:
+                os.killpg(proc.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                continue
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=10)
+
+    def cleanup(self):
+        self.stop()
+        if not os.environ.get('CSLVM_KEEP_SERVICES_DIR'):
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.cleanup()
+
+    # -- processes -----------------------------------------------------------
+
+    def _log(self, name):
+        return open(os.path.join(self.dir, '%s.log' % name), 'ab')
+
+    def _spawn(self, name, argv, env=None):
+        log = self._log(name)
+        proc = subprocess.Popen(
+            argv, stdin=subprocess.DEVNULL, stdout=log,
+            stderr=subprocess.STDOUT, cwd=self.dir,
+            env=dict(os.environ, **(env or {})), start_new_session=True)
+        log.close()
+        self.procs[name] = proc
+        return proc
+
+    def _run(self, argv, what, timeout=120, env=None):
+        t0 = time.monotonic()
+        res = subprocess.run(argv, stdin=subprocess.DEVNULL,
+                             capture_output=True, text=True, timeout=timeout,
+                             cwd=self.dir, env=dict(os.environ, **(env or {})))
+        if res.returncode:
+            raise StackError('%s failed (rc %d): %s%s' % (
+                what, res.returncode, res.stdout[-2000:], res.stderr[-2000:]))
+        self.timings[what] = time.monotonic() - t0
+        return res
+
+    def tail(self, name, lines=40) -> str:
+        try:
+            with open(os.path.join(self.dir, '%s.log' % name), 'rb') as f:
+                data = f.read().decode('utf-8', 'replace')
+        except OSError:
+            return ''
+        return '\n'.join(data.splitlines()[-lines:])
+
+    # -- RabbitMQ ------------------------------------------------------------
+
+    def _start_rabbit(self):
+        t0 = time.monotonic()
+        port, dist, epmd = free_port(), free_port(), free_port()
+        self.ports.update(rabbit=port, epmd=epmd)
+        home = os.path.join(self.dir, 'rabbit')
+        os.makedirs(os.path.join(home, 'mnesia'))
+        os.makedirs(os.path.join(home, 'log'))
+        for name in ('enabled_plugins', 'rabbitmq-env.conf'):
+            with open(os.path.join(home, name), 'w') as f:
+                f.write('[].\n' if name == 'enabled_plugins' else '')
+        with open(os.path.join(home, 'rabbitmq.conf'), 'w') as f:
+            f.write('listeners.tcp.1 = 127.0.0.1:%d\n'
+                    'loopback_users.guest = true\n' % port)
+        env = {'HOME': home,
+               'ERL_EPMD_PORT': str(epmd),
+               'ERL_EPMD_ADDRESS': '127.0.0.1',
+               'RABBITMQ_NODENAME': 'cslvm%d@localhost' % port,
+               'RABBITMQ_NODE_IP_ADDRESS': '127.0.0.1',
+               'RABBITMQ_NODE_PORT': str(port),
+               'RABBITMQ_DIST_PORT': str(dist),
+               'RABBITMQ_MNESIA_BASE': os.path.join(home, 'mnesia'),
+               'RABBITMQ_LOG_BASE': os.path.join(home, 'log'),
+               'RABBITMQ_CONFIG_FILE': os.path.join(home, 'rabbitmq.conf'),
+               'RABBITMQ_CONF_ENV_FILE': os.path.join(home,
+                                                      'rabbitmq-env.conf'),
+               'RABBITMQ_ENABLED_PLUGINS_FILE': os.path.join(
+                   home, 'enabled_plugins'),
+               'RABBITMQ_PID_FILE': os.path.join(home, 'rabbit.pid')}
+        # NOTE: epmd runs in the foreground as our child, so that it stops
+        # with the stack instead of outliving it as a -daemon would.
+        self._spawn('epmd', ['epmd', '-port', str(epmd), '-address',
+                             '127.0.0.1'], env=env)
+        wait_for('epmd', lambda: port_open(epmd), 20, 0.2,
+                 proc=self.procs['epmd'])
+        proc = self._spawn('rabbitmq', [RABBIT_SERVER], env=env)
+        wait_for('rabbitmq-server on 127.0.0.1:%d' % port,
+                 lambda: port_open(port), 120, proc=proc)
+        self.timings['rabbitmq'] = time.monotonic() - t0
+        self.progress('rabbitmq-server listening on 127.0.0.1:%d (%.1fs)' % (
+            port, self.timings['rabbitmq']))
+
+    # -- database ------------------------------------------------------------
+
+    def _mariadb_reason(self):
+        if not os.path.exists(MARIADBD):
+            return 'mariadb-server is not installed'
+        try:
+            import pymysql  # noqa: F401
+        except ImportError:
+            return 'PyMySQL is not installed in the venv'
+        return None
+
+    def _start_db(self):
+        reason = self._mariadb_reason() if self.db != 'sqlite' else 'asked'
+        if reason and self.db == 'mariadb':
+            raise StackError('MariaDB cannot run: %s' % reason)
+        if reason:
+            self.db_kind = 'sqlite'
+            self.db_url = 'sqlite:///%s' % os.path.join(self.dir,
+                                                        'cinder.sqlite')
+            self.progress('database: SQLite (%s)' % reason)
+            return
+        t0 = time.monotonic()
+        data = os.path.join(self.dir, 'mysql')
+        sock = os.path.join(self.dir, 'mysql.sock')
+        port = free_port()
+        self.ports['mariadb'] = port
+        installer = MARIADB_INSTALL if os.path.exists(MARIADB_INSTALL) \
+            else 'mysql_install_db'
+        self._run([installer, '--no-defaults', '--datadir=%s' % data,
+                   '--user=root', '--auth-root-authentication-method=normal',
+                   '--skip-test-db'], 'mariadb-install-db', timeout=300)
+        proc = self._spawn('mariadb', [
+            MARIADBD, '--no-defaults', '--datadir=%s' % data,
+            '--socket=%s' % sock, '--port=%d' % port,
+            '--bind-address=127.0.0.1', '--user=root',
+            '--skip-grant-tables', '--skip-log-bin',
+            '--pid-file=%s' % os.path.join(self.dir, 'mariadb.pid'),
+            '--innodb-buffer-pool-size=32M', '--innodb-log-file-size=16M',
+            '--max-connections=200',
+            '--log-error=%s' % os.path.join(self.dir, 'mariadb-error.log')])
+        wait_for('mariadbd on 127.0.0.1:%d' % port, lambda: port_open(port),
+                 120, proc=proc)
+        import pymysql
+        conn = pymysql.connect(host='127.0.0.1', port=port, user='root')
+        with conn.cursor() as cur:
+            cur.execute('CREATE DATABASE IF NOT EXISTS cinder '
+                        'CHARACTER SET utf8mb4')
+        conn.close()
+        self.db_kind = 'mariadb'
+        self.db_url = ('mysql+pymysql://root@127.0.0.1:%d/cinder'
+                       '?charset=utf8' % port)
+        self.timings['mariadb'] = time.monotonic() - t0
+        self.progress('database: MariaDB on 127.0.0.1:%d (%.1fs)' % (
+            port, self.timings['mariadb']))
+
+    # -- cinder --------------------------------------------------------------
+
+    def _write_conf(self):
+        self.ports['api'] = free_port()
+        state = os.path.join(self.dir, 'state')
+        locks = os.path.join(self.dir, 'locks')
+        for d in (state, locks):
+            os.makedirs(d, exist_ok=True)
+        privsep = os.path.join(VENV_BIN, 'privsep-helper')
+        conf = {
+            'DEFAULT': {
+                'transport_url': 'rabbit://guest:guest@127.0.0.1:%d/' %
+                                 self.ports['rabbit'],
+                'auth_strategy': 'noauth',
+                'api_paste_config': api_paste_ini(),
+                'osapi_volume_listen': '127.0.0.1',
+                'osapi_volume_listen_port': self.ports['api'],
+                'osapi_volume_workers': 1,
+                'my_ip': '127.0.0.1',
+                'host': VOLUME_HOST,
+                'state_path': state,
+                'enabled_backends': BACKEND,
+                'default_volume_type': 'shared-a',
+                'report_interval': 5,
+                'periodic_interval': 10,
+                'scheduler_driver_init_wait_time': 1,
+                'rpc_response_timeout': 180,
+                'image_conversion_dir': os.path.join(state, 'conversion'),
+                'debug': True,
+                'log_file': '',
+            },
+            'database': {'connection': self.db_url},
+            'oslo_concurrency': {'lock_path': locks},
+            'coordination': {'backend_url': 'file://%s' % locks},
+            # NOTE: no sudo here and we are root: start privsep helpers
+            # directly instead of through 'sudo privsep-helper'.
+            'cinder_sys_admin': {
+                'helper_command': '%s --config-file %s' % (privsep,
+                                                           self.conf_file)},
+            'privsep_osbrick': {
+                'helper_command': '%s --config-file %s' % (privsep,
+                                                           self.conf_file)},
+            BACKEND: {
+                'volume_driver': 'cinder_shared_lvm.driver.SharedLVMDriver',
+                'volume_backend_name': BACKEND,
+                'shared_lvm_volume_group': self.vg,
+                'shared_lvm_devices': ','.join(self.devices),
+                'shared_lvm_executor': 'tests.rig.remote_execute.execute',
+                'volume_clear': 'none',
+            },
+        }
+        del conf['DEFAULT']['log_file']
+        with open(self.conf_file, 'w') as f:
+            for section, values in conf.items():
+                f.write('[%s]\n' % section)
+                for key, value in values.items():
+                    f.write('%s = %s\n' % (key, value))
+                f.write('\n')
+
+    def service_env(self):
+        path = os.environ.get('PATH', '')
+        return {'CSLVM_RIG_STATE': self.rig_state,
+                'CSLVM_RIG_HOST': VOLUME_HOST,
+                'PYTHONPATH': REPO + (os.pathsep + os.environ['PYTHONPATH']
+                                      if os.environ.get('PYTHONPATH')
+                                      else ''),
+                'PATH': VENV_BIN + os.pathsep + path}
+
+    def _start_service(self, name):
+        self._spawn(name, [os.path.join(VENV_BIN, name), '--config-file',
+                           self.conf_file, '--log-file',
+                           os.path.join(self.dir, '%s.log' % name)],
+                    env=self.service_env())
+
+    def _wait_ready(self):
+        t0 = time.monotonic()
+        wait_for('cinder-api on 127.0.0.1:%d' % self.ports['api'],
+                 lambda: port_open(self.ports['api']), 180,
+                 proc=self.procs['cinder-api'])
+
+        def services_up():
+            for name in SERVICES[1:]:
+                if self.procs[name].poll() is not None:
+                    raise StackError('%s exited: %s' % (name,
+                                                        self.tail(name)))
+            res = self.cli('service-list', check=False)
+            rows = [r for r in parse_table(res.stdout)
+                    if r.get('Binary') in SERVICES[1:]]
+            return (len(rows) == 2 and
+                    all(r['State'] == 'up' for r in rows)) and rows
+        wait_for('cinder services up', services_up, 300, interval=2)
+
+        def pool_ready():
+            res = self.cli('get-pools', check=False)
+            return res.returncode == 0 and BACKEND in res.stdout
+        wait_for('pool %s reported' % BACKEND, pool_ready, 180, interval=2)
+        self.timings['services'] = time.monotonic() - t0
+
+    # -- the CLI -------------------------------------------------------------
+
+    @property
+    def endpoint(self):
+        return 'http://127.0.0.1:%d/v3' % self.ports['api']
+
+    def cli_env(self):
+        env = {k: v for k, v in os.environ.items()
+               if not k.startswith('OS_')}
+        env.update(OS_AUTH_TYPE='noauth', OS_PROJECT_ID=PROJECT_ID,
+                   OS_USER_ID=USER_ID, OS_VOLUME_API_VERSION=API_VERSION)
+        return env
+
+    def cli_argv(self, *args):
+        return [os.path.join(VENV_BIN, 'cinder'), '--os-endpoint',
+                self.endpoint, '--os-volume-api-version', API_VERSION] + \
+            [str(a) for a in args]
+
+    def cli(self, *args, check=True, timeout=120):
+        """Run ``cinder <args>``; :returns: CompletedProcess (text)."""
+        res = subprocess.run(self.cli_argv(*args), capture_output=True,
+                             text=True, timeout=timeout, env=self.cli_env(),
+                             stdin=subprocess.DEVNULL)
+        if check and res.returncode:
+            raise StackError('cinder %s failed (rc %d): %s%s' % (
+                ' '.join(str(a) for a in args), res.returncode, res.stdout,
+                res.stderr))
+        return res
+
+    def client(self):
+        """python-cinderclient's API object (what Nova uses)."""
+        from cinderclient import client as cclient
+        return cclient.Client(
+            API_VERSION, bypass_url=self.endpoint, auth_type='noauth',
+            project_id=PROJECT_ID, user_id=USER_ID)
+
+
+def parse_table(text: str) -> list:
+    """Rows of a prettytable printed by the cinder CLI, as dicts."""
+    rows, header = [], None
+    for line in text.splitlines():
+        if not line.startswith('|'):
+            continue
+        cells = [c.strip() for c in line.strip().strip('|').split('|')]
+        if header is None:
+            header = cells
+            continue
+        rows.append(dict(zip(header, cells)))
+    return rows
+
+
+def parse_show(text: str) -> dict:
+    """``Property | Value`` output of a ``cinder show``-like command."""
+    out = {}
+    last = None
+    for row in parse_table(text):
+        key = row.get('Property') or row.get('Field')
+        value = row.get('Value', '')
+        if key:
+            out[key] = value
+            last = key
+        elif last is not None:
+            # NOTE: long values wrap onto rows with an empty key.
+            out[last] += value
+    return out
+
+
+def run_cli_lifecycle(rig_state_file, progress=print, db='auto'):
+    """Boot the services, run the CLI lifecycle, tear everything down.
+
+    :returns: list of (step, host, result, seconds) rows
+    """
+    from tests.services import lifecycle
+    return lifecycle.run(rig_state_file, progress=progress, db=db)
+
+
+if __name__ == '__main__':
+    state = sys.argv[1] if len(sys.argv) > 1 else os.environ.get(
+        'CSLVM_RIG_STATE')
+    rows = run_cli_lifecycle(state)
+    print(json.dumps(rows, indent=1))
