@@ -19,6 +19,7 @@ import threading
 from typing import Iterable, Optional
 
 from cinder_shared_lvm import driver_exception as exc
+from cinder_shared_lvm import lvm
 
 # Attachment states in which some host has, or is about to have, the LV
 # active. 'reserved' is an attach in progress; 'error_detaching' may still
@@ -266,7 +267,4 @@ def check_space(what: str, need_bytes: int, vg: dict,
 
 
 def metadata_free_percent(vg: dict) -> float:
-    size = int(vg['vg_mda_size'] or 0)
-    if size <= 0:
-        return 0.0
-    return 100.0 * int(vg['vg_mda_free'] or 0) / size
+    return lvm.metadata_free_percent(vg['vg_mda_size'], vg['vg_mda_free'])

@@ -142,18 +142,9 @@ def human_size(size_bytes: int) -> str:
 
 
 def metadata_free_percent(vg_row: dict) -> float:
-    """Free share of the usable metadata area, in percent.
-
-    NOTE: LVM 2.03 keeps the old and the new copy of the metadata in the
-    circular buffer while it writes, so ``vg_mda_free`` counts against
-    half of ``vg_mda_size``: an empty VG reports just under 50 % of the
-    raw size as free (measured on 2.03.16). Percent of that usable half
-    is what tells an operator how close LVM is to refusing a write.
-    """
-    usable = int(vg_row['vg_mda_size']) / 2.0
-    if usable <= 0:
-        return 0.0
-    return min(100.0, 100.0 * int(vg_row['vg_mda_free']) / usable)
+    """Free share of the usable metadata area (see lvm.py), in percent."""
+    return lvm.metadata_free_percent(vg_row['vg_mda_size'],
+                                     vg_row['vg_mda_free'])
 
 
 def table(headers: list, rows: list) -> List[str]:

@@ -136,7 +136,8 @@ def test_stats_report_pool_and_metadata(drv, executor, fake_vg):
         socket.gethostname(), VG)
     assert pool['metadata_size_bytes'] == 1 << 20
     assert pool['metadata_free_bytes'] == 1 << 19
-    assert pool['metadata_free_percent'] == 50.0
+    # half of the raw area is usable (lvm.metadata_free_percent)
+    assert pool['metadata_free_percent'] == 100.0
     assert pool['backend_state'] == 'up'
 
 
@@ -148,7 +149,7 @@ def test_stats_cost_is_constant(drv, executor, fake_vg):
 
 
 def test_stats_warn_when_metadata_runs_low(drv, fake_vg, caplog):
-    fake_vg.mda_free = int(0.09 * fake_vg.mda_size)      # below 2 x 5%
+    fake_vg.mda_free = int(0.045 * fake_vg.mda_size)  # 9% of usable half
     _stats(drv)
     assert 'metadata area' in caplog.text
 
@@ -189,7 +190,7 @@ def test_create_volume_runs_under_the_vg_lock(drv, executor, make_volume):
 
 def test_create_volume_refuses_low_metadata_area(drv, executor, fake_vg,
                                                  make_volume):
-    fake_vg.mda_free = int(0.04 * fake_vg.mda_size)
+    fake_vg.mda_free = int(0.02 * fake_vg.mda_size)  # 4% of usable half
     with pytest.raises(exc.OperationRefused, match='metadata area'):
         drv.create_volume(make_volume())
     assert executor.commands == [vgs(VG)]
