@@ -325,6 +325,9 @@ class SharedLVMDriver(driver.VolumeDriver):
         policy.check_not_attached('delete', volume, 'a host is using it',
                                   error=exc.VolumeBusyRefused)
         policy.check_delete(volume, lv)
+        policy.check_not_copying('delete', self.vg_name, [volume.name],
+                                 volume, error=exc.VolumeBusyRefused,
+                                 volume_name=volume.name)
         self.datapath.clear(volume.name, lv['size_bytes'] // units.Mi)
         self._delete_lv(volume.name)
 
@@ -335,6 +338,8 @@ class SharedLVMDriver(driver.VolumeDriver):
                           self._vg_size_gb())
         lv = self._require_lv(volume.name, 'extend volume %s' % volume.id)
         policy.check_family_change('extend', volume, lv)
+        policy.check_not_copying('extend', self.vg_name, [volume.name],
+                                 volume)
         grow = new_size * units.Gi - lv['size_bytes']
         if grow == 0:
             LOG.info('LV %s is already %d GiB', self.vg.lv_ref(volume.name),
@@ -367,10 +372,12 @@ class SharedLVMDriver(driver.VolumeDriver):
         policy.check_family_change('create a volume from', snapshot.volume,
                                    lv)
         self._create_copy(volume, snap_lv, snapshot.volume_size,
-                          exclusive=lv['is_snapshot'])
+                          exclusive=lv['is_snapshot'],
+                          hold=(snapshot.volume.name,) if lv['is_snapshot']
+                          else ())
 
     def _create_copy(self, volume, src_lv: str, src_size_gb: int,
-                     exclusive: bool) -> None:
+                     exclusive: bool, hold: tuple = ()) -> None:
         """Create *volume*'s LV, then copy *src_size_gb* GiB of *src_lv*.
 
         :param exclusive: the source belongs to a snapshot family, which
@@ -387,14 +394,17 @@ class SharedLVMDriver(driver.VolumeDriver):
             self._create_lv(volume.name, volume.size,
                             'volume %s' % volume.id)
         try:
-            self._copy_lv(src_lv, volume.name, src_size_gb, exclusive)
+            self._copy_lv(src_lv, volume.name, src_size_gb, exclusive,
+                          hold=hold)
         except Exception:
             with excutils.save_and_reraise_exception():
                 self._undo_create(volume.name, 'Copy from %s' % src_lv)
 
     def _copy_lv(self, src_lv: str, dst_lv: str, size_gb: int,
-                 exclusive: bool = False) -> None:
-        with self.datapath.activated(src_lv, exclusive=exclusive) as (src,):
+                 exclusive: bool = False, hold: tuple = ()) -> None:
+        """Copy with both LVs active here; *hold*: more LVs in use."""
+        with self.datapath.activated(src_lv, exclusive=exclusive,
+                                     hold=hold) as (src,):
             with self.datapath.activated(dst_lv) as (dst,):
                 LOG.info('Copying %(size)d GiB from %(src)s to %(dst)s',
                          {'size': size_gb, 'src': src, 'dst': dst})
@@ -412,6 +422,8 @@ class SharedLVMDriver(driver.VolumeDriver):
                 opts.SNAPSHOT_MODE_COPY:
             self._create_copy_snapshot(snapshot, volume, snap_lv)
             return
+        policy.check_not_copying('snapshot', self.vg_name, [volume.name],
+                                 volume)
         with self._metadata_lock():
             self._create_cow_snapshot(snapshot, volume, snap_lv)
 
@@ -463,6 +475,12 @@ class SharedLVMDriver(driver.VolumeDriver):
             return
         policy.check_family_change('delete snapshot of', snapshot.volume, lv,
                                    error=exc.SnapshotBusyRefused)
+        family = [snapshot.volume.name] if lv['is_snapshot'] else []
+        policy.check_not_copying('delete snapshot', self.vg_name,
+                                 [snap_lv] + family, 'snapshot %s (LV %s)' % (
+                                     snapshot.id, snap_lv),
+                                 error=exc.SnapshotBusyRefused,
+                                 snapshot_name=snap_lv)
         size_mb = lv['size_bytes'] // units.Mi
         # NOTE: a COW snapshot is cleared through its -cow device: writing
         # through the snapshot itself would copy origin chunks first.
@@ -477,6 +495,8 @@ class SharedLVMDriver(driver.VolumeDriver):
                                   'its data would change under the guest')
         snap_lv = snapshot_lv_name(snapshot)
         lv = self._require_lv(snap_lv, 'revert to snapshot %s' % snapshot.id)
+        policy.check_not_copying('revert', self.vg_name,
+                                 [volume.name, snap_lv], volume)
         if not lv['is_snapshot']:
             self._copy_lv(snap_lv, volume.name, snapshot.volume_size)
             return
@@ -550,6 +570,11 @@ class SharedLVMDriver(driver.VolumeDriver):
                                       self._vg_uuid())
         lv = self._require_lv(volume.name, 'attach volume %s' % volume.id)
         activation = policy.activation_for(volume, lv, host)
+        # NOTE: a family being copied is active on this host, so an attach
+        # would put it on two (rule 5); a plain LV being copied would be
+        # written under the copy.
+        policy.check_not_copying('attach', self.vg_name, [volume.name],
+                                 volume)
         mode = connector.get('mode') if connector.get('mode') in (
             'rw', 'ro') else 'rw'
         LOG.info('Connecting volume %(vol)s (LV %(lv)s) to host %(host)s '

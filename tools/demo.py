@@ -33,9 +33,9 @@ def say(text=''):
 
 
 def row(step, host, result, seconds, detail=''):
-    say('%-*s %-*s %-*s %*s  %s' % (WIDTHS[0], step, WIDTHS[1], host,
-                                     WIDTHS[2], result, WIDTHS[3], seconds,
-                                     detail))
+    cells = (WIDTHS[0], step, WIDTHS[1], host, WIDTHS[2], result,
+             WIDTHS[3], seconds, detail)
+    say('%-*s %-*s %-*s %*s  %s' % cells)
 
 
 def run_steps(state):
@@ -68,8 +68,9 @@ def main():
     say('Booting the rig: cinder-node, compute-1, compute-2 share one '
         'sparse 20 GiB image as their LUN (qemu, software emulation)...')
     start = time.monotonic()
-    with rigmod.Rig(hosts=rigmod.DEFAULT_HOSTS, lun_size='20G',
-                    progress=lambda line: say('  rig: %s' % line)) as rig:
+    rig = rigmod.Rig(hosts=rigmod.DEFAULT_HOSTS, lun_size='20G',
+                     progress=lambda line: say('  %s' % line))
+    with rig:
         say('Rig up in %.1f s.\n' % (time.monotonic() - start))
         worldmod.start_coordinator(tempfile.mkdtemp(prefix='cslvm-locks-'))
         cinder.privsep.sys_admin_pctxt.set_client_mode(False)

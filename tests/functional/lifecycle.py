@@ -92,8 +92,8 @@ def create_volume(s):
 def attach_write_detach(s):
     vol = s.vols['A']
     with s.world.attached(vol, C1) as path:
-        s.sums['A1'] = s.world.write(C1, path, worldmod.pattern('A1', DATA_MIB
-                                                               * MIB))
+        data = worldmod.pattern('A1', DATA_MIB * MIB)
+        s.sums['A1'] = s.world.write(C1, path, data)
         assert s.world.checksum(C1, path, DATA_MIB) == s.sums['A1']
     assert vol.name not in [lv for lv, r in s.world.lvs(C1).items()
                             if r['active']]
@@ -116,8 +116,8 @@ def write_after_snapshot(s):
     """The origin changes on compute-1; the snapshot must keep old data."""
     vol = s.vols['A']
     with s.world.attached(vol, C1) as path:
-        s.sums['A2'] = s.world.write(C1, path, worldmod.pattern('A2', DATA_MIB
-                                                               * MIB))
+        data = worldmod.pattern('A2', DATA_MIB * MIB)
+        s.sums['A2'] = s.world.write(C1, path, data)
     return 'origin now sha256 %s... (family active on compute-1 only)' % (
         s.sums['A2'][:12])
 
