@@ -75,8 +75,8 @@ def main():
         worldmod.start_coordinator(tempfile.mkdtemp(prefix='cslvm-locks-'))
         cinder.privsep.sys_admin_pctxt.set_client_mode(False)
         world = worldmod.World(rig, vg_name='demovg')
-        cfg.CONF.set_override('image_conversion_dir',
-                               lifecycle.share_tmp(world))
+        conversion_dir = lifecycle.share_tmp(world)
+        cfg.CONF.set_override('image_conversion_dir', conversion_dir)
         state = lifecycle.State(world)
         try:
             passed, total = run_steps(state)
