@@ -454,12 +454,16 @@ class SharedLVMDriver(driver.VolumeDriver):
 
     def _create_copy_snapshot(self, snapshot, volume, snap_lv: str) -> None:
         """A plain LV with a full copy: the origin stays a plain LV."""
+        src = self._require_lv(volume.name, 'snapshot volume %s' % volume.id)
         with self._metadata_lock():
             self._create_lv(snap_lv, snapshot.volume_size,
                             'snapshot %s' % snapshot.id,
                             tags=(COPY_SNAPSHOT_TAG,))
         try:
-            self._copy_lv(volume.name, snap_lv, snapshot.volume_size)
+            # NOTE: an origin that already has COW snapshots (the snapshot
+            # mode was changed) is a family: -aey, like any family copy.
+            self._copy_lv(volume.name, snap_lv, snapshot.volume_size,
+                          exclusive=src['has_snapshots'])
         except Exception:
             with excutils.save_and_reraise_exception():
                 self._undo_create(snap_lv, 'Copy of %s' % volume.name)
