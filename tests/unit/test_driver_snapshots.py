@@ -79,7 +79,7 @@ def test_create_copy_snapshot(make_driver, executor, volume, make_snapshot):
     drv = make_driver(shared_lvm_snapshot_mode='copy')
     drv.create_snapshot(make_snapshot(volume))
     assert executor.commands == [
-        vgs(VG),
+        lvs(ref(VOL)), vgs(VG),
         lvcreate(SNAP, '1g', '--addtag', 'shared_lvm_snapshot_copy'),
         *activate(ref(VOL)), *activate(ref(SNAP)),
         dd(path(VOL), path(SNAP), GiB),

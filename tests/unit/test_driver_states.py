@@ -3,6 +3,7 @@
 The table is parsed from the doc, so the doc and the driver cannot drift.
 """
 
+import ast
 import os
 import re
 
@@ -11,29 +12,47 @@ from cinder.tests.unit import fake_constants as fake
 import pytest
 
 from cinder_shared_lvm import driver_exception as exc
+from cinder_shared_lvm import policy
 from tests.unit import fakes
 
 GiB = fakes.GiB
 VOL = 'volume-%s' % fake.VOLUME_ID
 SNAP = '_snapshot-%s' % fake.SNAPSHOT_ID
-DOC = os.path.join(os.path.dirname(__file__), '..', '..', 'doc', 'source',
-                   'operations.rst')
+ROOT = os.path.join(os.path.dirname(__file__), '..', '..')
+DOC = os.path.join(ROOT, 'doc', 'source', 'operations.rst')
+RIG_TESTS = os.path.join(ROOT, 'tests', 'functional', 'test_policy.py')
 
 
-def _table() -> list:
-    """(operation, state, expected) for every cell of the doc's table."""
+def _tables() -> list:
+    """Every simple table of the doc, as lists of split rows."""
     with open(DOC) as f:
         lines = f.read().splitlines()
     rules = [i for i, line in enumerate(lines) if re.match(r'^=+(  +=+)+$',
                                                            line)]
-    header = lines[rules[0] + 1].split()[1:]
+    tables = []
+    for top, mid, bottom in zip(rules[0::3], rules[1::3], rules[2::3]):
+        tables.append([lines[top + 1].split()] +
+                      [line.split() for line in lines[mid + 1:bottom]])
+    return tables
+
+
+def _table() -> list:
+    """(operation, state, expected) for every cell of the doc's table."""
+    header, *rows = _tables()[0]
     cells = []
-    for line in lines[rules[1] + 1:rules[2]]:
-        op, *values = line.split()
-        assert len(values) == len(header), line
-        cells += [(op, state, value) for state, value in zip(header, values)
+    for op, *values in rows:
+        assert len(values) == len(header) - 1, op
+        cells += [(op, state, value) for state, value in zip(header[1:],
+                                                             values)
                   if value != 'n/a']
     return cells
+
+
+def rig_tests() -> dict:
+    """{row: test name} of the doc's 'Rig tests' table."""
+    header, *rows = _tables()[1]
+    assert header == ['Row', 'Rig', 'test'], header
+    return {row: test for row, test in rows}
 
 
 CELLS = _table()
@@ -46,7 +65,8 @@ def state(request, fake_vg, make_volume, make_snapshot):
     family = name.startswith('family')
     hosts = {'detached': [], 'attached': ['cmp2'],
              'attached-2': ['cmp2', 'cmp3'], 'family': [],
-             'family-att': ['cmp2']}[name]
+             'family-att': ['cmp2'], 'copying': [],
+             'family-copying': []}[name]
     if family:
         fake_vg.add_lv(VOL, GiB, attr='owi-------')
         fake_vg.add_lv(SNAP, GiB, attr='swi-------', origin=VOL)
@@ -54,7 +74,14 @@ def state(request, fake_vg, make_volume, make_snapshot):
         fake_vg.add_lv(VOL, GiB)
         fake_vg.add_lv(SNAP, GiB, tags='shared_lvm_snapshot_copy')
     vol = make_volume(attached_to=hosts, multiattach=len(hosts) > 1)
-    return vol, make_snapshot(vol)
+    # what a running copy holds (datapath.DataPath.activated): a clone
+    # holds its source; a copy from a COW snapshot, the snapshot and origin
+    held = {'copying': [VOL], 'family-copying': [SNAP, VOL]}.get(name, [])
+    for lv in held:
+        policy.IN_USE.hold(fake_vg.name, lv)
+    yield vol, make_snapshot(vol)
+    for lv in held:
+        policy.IN_USE.release(fake_vg.name, lv)
 
 
 def _run(op, drv, ctx, make_volume, vol, snap):
@@ -108,5 +135,54 @@ def test_operation_in_state(make_driver, executor, ctx, make_volume, op,
 
 def test_table_covers_every_state_and_many_operations():
     assert {s for _o, s, _e in CELLS} == {
-        'detached', 'attached', 'attached-2', 'family', 'family-att'}
+        'detached', 'attached', 'attached-2', 'family', 'family-att',
+        'copying', 'family-copying'}
     assert len({o for o, _s, _e in CELLS}) >= 11
+
+
+def _rig_functions() -> dict:
+    """{name: function node} of the rig's policy tests."""
+    with open(RIG_TESTS) as f:
+        tree = ast.parse(f.read())
+    return {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef)}
+
+
+def test_every_row_names_a_rig_test_that_exists_and_runs_the_row():
+    named = rig_tests()
+    functions = _rig_functions()
+    ops = {o for o, _s, _e in CELLS}
+    assert ops <= set(named), ops - set(named)
+    assert {r for r in named if r.startswith('live-migration')}, named
+    for row, test in named.items():
+        module, _sep, name = test.partition('::')
+        assert module == 'test_policy.py' and name in functions, test
+        if row in ops:
+            # the test runs this row: run_row('<row>') in its body
+            strings = {n.value for n in ast.walk(functions[name])
+                       if isinstance(n, ast.Constant)}
+            assert row in strings, (row, test)
+
+
+def test_two_copies_of_one_source_share_its_activation(drv, executor,
+                                                      fake_vg):
+    """The first copy to finish must not deactivate what the other reads."""
+    fake_vg.add_lv(VOL, GiB)
+    ref = '%s/%s' % (fake_vg.name, VOL)
+    with drv.datapath.activated(VOL):
+        with drv.datapath.activated(VOL):
+            assert policy.IN_USE.busy(fake_vg.name, [VOL]) == [VOL]
+        assert fakes.deactivate(ref) not in executor.commands
+        assert policy.IN_USE.busy(fake_vg.name, [VOL]) == [VOL]
+    assert executor.commands == [fakes.activate(ref), fakes.refresh(ref),
+                                 fakes.deactivate(ref)]
+    assert policy.IN_USE.busy(fake_vg.name, [VOL]) == []
+
+
+def test_a_failed_deactivation_still_releases_the_lv(drv, executor,
+                                                     fake_vg):
+    fake_vg.add_lv(VOL, GiB)
+    executor.add(('lvchange', '-an'), fakes.pe_error(5, 'in use'))
+    with pytest.raises(Exception):
+        with drv.datapath.activated(VOL):
+            pass
+    assert policy.IN_USE.busy(fake_vg.name, [VOL]) == []
