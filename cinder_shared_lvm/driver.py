@@ -48,6 +48,10 @@ CONF.register_opts(opts.shared_lvm_opts,
 
 DRIVER_VOLUME_TYPE = 'shared_lvm'
 COPY_SNAPSHOT_TAG = 'shared_lvm_snapshot_copy'
+# An LV whose data is still being copied in (clone, volume from snapshot,
+# copy-mode snapshot). The tag comes with the lvcreate and goes when the
+# copy is done, so a crash mid-copy leaves an LV that startup can name.
+INCOMPLETE_TAG = 'cslvm-incomplete'
 # Extra share of a 100% COW store: the exception store needs a little more
 # than the origin; lvcreate trims a request above the maximum it can use.
 _COW_OVERHEAD = 1.01
@@ -162,6 +166,57 @@ class SharedLVMDriver(driver.VolumeDriver):
                  '%(uuid)s) on %(devices)s',
                  {'backend': self.backend_name, 'vg': self.vg_name,
                   'uuid': self.vg.vg_uuid, 'devices': self.vg.devices})
+        self._recover_after_restart()
+
+    def _recover_after_restart(self) -> dict:
+        """Deal with what a crash or restart of this service left behind.
+
+        An LV still tagged INCOMPLETE_TAG was being copied into when a
+        cinder-volume service died: it is reported, and removed when
+        shared_lvm_cleanup_incomplete_on_startup is set (only safe when no
+        other running service manages the VG, since the tag also marks
+        copies in flight there). An LV left active on this host by a
+        service restart (no reboot) is deactivated unless something here
+        holds it open or a copy in this process uses it.
+
+        :returns: {'incomplete': [...], 'removed': [...],
+                   'deactivated': [...]}
+        """
+        found = {'incomplete': [], 'removed': [], 'deactivated': []}
+        lvs = self.vg.list_lvs()
+        for lv in lvs:
+            if INCOMPLETE_TAG in lv['tags']:
+                found['incomplete'].append(lv['name'])
+        for lv in lvs:
+            name = lv['name']
+            if not lv['active'] or lv['open'] or lv['origin'] or \
+                    policy.IN_USE.busy(self.vg_name, [name]):
+                continue        # a COW snapshot goes with its origin
+            try:
+                self.vg.deactivate_lv(name)
+                found['deactivated'].append(name)
+                LOG.warning('LV %s was left active on this host; '
+                            'deactivated it', self.vg.lv_ref(name))
+            except lvm_exception.SharedLVMError as err:
+                LOG.error('LV %s is active on this host and could not be '
+                          'deactivated: %s', self.vg.lv_ref(name), err)
+        if not found['incomplete']:
+            return found
+        LOG.error('VG %(vg)s has LVs whose copy never finished (a '
+                  'cinder-volume service stopped mid-copy): %(lvs)s. Their '
+                  'Cinder volumes or snapshots are in error; delete them, '
+                  'or set shared_lvm_cleanup_incomplete_on_startup.',
+                  {'vg': self.vg_name,
+                   'lvs': ', '.join(found['incomplete'])})
+        if self.configuration.shared_lvm_cleanup_incomplete_on_startup:
+            for name in found['incomplete']:
+                try:
+                    self._delete_lv(name)
+                    found['removed'].append(name)
+                except lvm_exception.SharedLVMError:
+                    LOG.exception('Could not remove incomplete LV %s',
+                                  self.vg.lv_ref(name))
+        return found
 
     # -- locking -------------------------------------------------------------
 
@@ -392,13 +447,19 @@ class SharedLVMDriver(driver.VolumeDriver):
                                      src_size_gb))
         with self._metadata_lock():
             self._create_lv(volume.name, volume.size,
-                            'volume %s' % volume.id)
+                            'volume %s' % volume.id, tags=(INCOMPLETE_TAG,))
         try:
             self._copy_lv(src_lv, volume.name, src_size_gb, exclusive,
                           hold=hold)
+            self._mark_complete(volume.name)
         except Exception:
             with excutils.save_and_reraise_exception():
                 self._undo_create(volume.name, 'Copy from %s' % src_lv)
+
+    def _mark_complete(self, name: str) -> None:
+        """Drop INCOMPLETE_TAG: the LV's data is all there."""
+        with self._metadata_lock():
+            self.vg.del_tag(name, INCOMPLETE_TAG)
 
     def _copy_lv(self, src_lv: str, dst_lv: str, size_gb: int,
                  exclusive: bool = False, hold: tuple = ()) -> None:
@@ -458,12 +519,13 @@ class SharedLVMDriver(driver.VolumeDriver):
         with self._metadata_lock():
             self._create_lv(snap_lv, snapshot.volume_size,
                             'snapshot %s' % snapshot.id,
-                            tags=(COPY_SNAPSHOT_TAG,))
+                            tags=(COPY_SNAPSHOT_TAG, INCOMPLETE_TAG))
         try:
             # NOTE: an origin that already has COW snapshots (the snapshot
             # mode was changed) is a family: -aey, like any family copy.
             self._copy_lv(volume.name, snap_lv, snapshot.volume_size,
                           exclusive=src['has_snapshots'])
+            self._mark_complete(snap_lv)
         except Exception:
             with excutils.save_and_reraise_exception():
                 self._undo_create(snap_lv, 'Copy of %s' % volume.name)

@@ -61,6 +61,15 @@ shared_lvm_opts = [
                     'helper, as usual. Set it only to run the commands '
                     'through a remote agent, for example the test rig\'s '
                     '"tests.rig.remote_execute.execute".'),
+    cfg.BoolOpt('shared_lvm_cleanup_incomplete_on_startup',
+                default=False,
+                help='At startup, remove LVs whose copy never finished '
+                     '(tagged cslvm-incomplete by a clone, a volume from a '
+                     'snapshot or a copy-mode snapshot when this service '
+                     'stopped mid-copy). By default they are only reported. '
+                     'Enable only when no other cinder-volume service '
+                     'manages the VG: its copies in flight carry the tag '
+                     'too.'),
     cfg.IntOpt('shared_lvm_lock_timeout',
                default=300, min=1,
                help='Seconds to wait for the VG metadata lock shared by all '

@@ -55,7 +55,8 @@ def test_setup_reads_vg_through_the_executor(make_driver, executor):
     drv = make_driver(setup=False)
     drv.do_setup(None)
     drv.check_for_setup_error()
-    assert executor.commands == [vgs(VG), lvs(VG)]
+    # NOTE: the second lvs looks for LVs a crash left incomplete or active
+    assert executor.commands == [vgs(VG), lvs(VG), lvs(VG)]
     assert drv.vg.vg_uuid == 'VG-UUID-1'
     # every LVM command carries the config confined to the shared PV
     for argv, kwargs in executor.calls:
@@ -333,10 +334,12 @@ def test_clone_copies_source_size_into_larger_target(drv, executor, fake_vg,
     src, dst = _clone_pair(make_volume)
     drv.create_cloned_volume(dst, src)
     assert executor.commands == [
-        lvs(VG + '/' + SRC), vgs(VG), lvcreate(VOL, '2g'),
+        lvs(VG + '/' + SRC), vgs(VG),
+        lvcreate(VOL, '2g', '--addtag', 'cslvm-incomplete'),
         *activate(VG + '/' + SRC), *activate(VG + '/' + VOL),
         dd(path(SRC), path(VOL), GiB),
-        deactivate(VG + '/' + VOL), deactivate(VG + '/' + SRC)]
+        deactivate(VG + '/' + VOL), deactivate(VG + '/' + SRC),
+        ('lvchange', '--deltag', 'cslvm-incomplete', VG + '/' + VOL)]
 
 
 def test_clone_of_snapshot_family_activates_exclusively(drv, executor,
@@ -481,3 +484,36 @@ def test_terminate_connection_does_nothing(drv, executor, make_volume,
     assert drv.terminate_connection(make_volume(), connector,
                                     force=True) is None
     assert executor.commands == []
+
+
+# -- startup recovery ---------------------------------------------------------
+
+def test_setup_reports_incomplete_copy_and_keeps_it(make_driver, executor,
+                                                    fake_vg, caplog):
+    fake_vg.add_lv(VOL, GiB, tags='cslvm-incomplete')
+    drv = make_driver(setup=False)
+    drv.do_setup(None)
+    drv.check_for_setup_error()
+    assert VOL in caplog.text and 'never finished' in caplog.text
+    assert not [c for c in executor.commands if fakes.is_metadata_write(c)]
+
+
+def test_setup_removes_incomplete_copy_when_asked(make_driver, executor,
+                                                  fake_vg):
+    fake_vg.add_lv(VOL, GiB, tags='cslvm-incomplete')
+    drv = make_driver(setup=False,
+                      shared_lvm_cleanup_incomplete_on_startup=True)
+    drv.do_setup(None)
+    drv.check_for_setup_error()
+    assert executor.commands[-1] == ('lvremove', '-f', VG + '/' + VOL)
+
+
+def test_setup_deactivates_lvs_left_active_here(make_driver, executor,
+                                                fake_vg):
+    fake_vg.add_lv(VOL, GiB, attr='-wi-a-----')
+    fake_vg.add_lv(SRC, GiB, attr='-wi-ao----')
+    drv = make_driver(setup=False)
+    drv.do_setup(None)
+    drv.check_for_setup_error()
+    assert deactivate(VG + '/' + VOL) in executor.commands
+    assert deactivate(VG + '/' + SRC) not in executor.commands

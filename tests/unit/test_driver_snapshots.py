@@ -80,10 +80,12 @@ def test_create_copy_snapshot(make_driver, executor, volume, make_snapshot):
     drv.create_snapshot(make_snapshot(volume))
     assert executor.commands == [
         lvs(ref(VOL)), vgs(VG),
-        lvcreate(SNAP, '1g', '--addtag', 'shared_lvm_snapshot_copy'),
+        lvcreate(SNAP, '1g', '--addtag', 'shared_lvm_snapshot_copy',
+                 '--addtag', 'cslvm-incomplete'),
         *activate(ref(VOL)), *activate(ref(SNAP)),
         dd(path(VOL), path(SNAP), GiB),
-        deactivate(ref(SNAP)), deactivate(ref(VOL))]
+        deactivate(ref(SNAP)), deactivate(ref(VOL)),
+        ('lvchange', '--deltag', 'cslvm-incomplete', ref(SNAP))]
 
 
 def test_create_copy_snapshot_failure_removes_it(make_driver, executor,
@@ -162,10 +164,12 @@ def test_volume_from_cow_snapshot(drv, executor, cow_family, make_volume,
     snap = make_snapshot(make_volume())
     drv.create_volume_from_snapshot(_new_volume(make_volume), snap)
     assert executor.commands == [
-        lvs(ref(SNAP)), vgs(VG), lvcreate(NEW, '2g'),
+        lvs(ref(SNAP)), vgs(VG),
+        lvcreate(NEW, '2g', '--addtag', 'cslvm-incomplete'),
         *activate(ref(SNAP), exclusive=True), *activate(ref(NEW)),
         dd(path(SNAP), path(NEW), GiB),
-        deactivate(ref(NEW)), deactivate(ref(SNAP))]
+        deactivate(ref(NEW)), deactivate(ref(SNAP)),
+        ('lvchange', '--deltag', 'cslvm-incomplete', ref(NEW))]
 
 
 def test_volume_from_cow_snapshot_refused_while_origin_attached(
