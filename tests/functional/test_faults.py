@@ -29,12 +29,22 @@ GIB = 1 << 30
 VG = 'fltvg'
 
 
+def ensure_up(host):
+    """Boot *host* if it is off or its agent no longer answers."""
+    if host.is_up():
+        try:
+            host.execute('true', timeout=20)
+            return
+        except Exception:
+            host.power_off()
+    host.boot()
+
+
 def restore_rig(w):
     """Every host up, with its LUN, and nothing of VG active anywhere."""
     for name in w.rig.host_names:
         host = w.rig.host(name)
-        if not host.is_up():
-            host.boot()
+        ensure_up(host)
         if not host.lun_attached:
             host.attach_lun()
             host.device_for_serial()
@@ -169,9 +179,7 @@ def _crash_during(w, operation):
 
 def _restart_cinder_volume(w, caplog, **overrides):
     """Boot cinder-node; a new driver's startup runs its recovery."""
-    node = w.node(NODE)
-    if not node.is_up():
-        node.boot()
+    ensure_up(w.node(NODE))
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger='cinder_shared_lvm'):
         w.driver = w.make_driver(**overrides)
@@ -190,8 +198,9 @@ def _kill_on_command(w, drv, words, delay):
 
     def execute(*cmd, **kwargs):
         if not fired and all(word in cmd for word in words):
-            fired.append(cmd)
-            threading.Timer(delay, node.power_off).start()
+            timer = threading.Timer(delay, node.power_off)
+            fired.append(timer)
+            timer.start()
         return real(*cmd, **kwargs)
     drv.vg._execute = execute
     return fired
@@ -205,7 +214,7 @@ def test_cinder_node_crash_during_create(fw, caplog, delay):
     vol = w.volume(1)
     fired = _kill_on_command(w, w.driver, ('lvcreate',), delay)
     err = _crash_during(w, lambda: w.driver.create_volume(vol))
-    assert fired and err is not None
+    fired[0].join()
     log = _restart_cinder_volume(w, caplog)
     vgck_clean(w)
     lvs = w.lvs()
@@ -213,13 +222,17 @@ def test_cinder_node_crash_during_create(fw, caplog, delay):
     assert 'never finished' not in log
     # The lvcreate either committed or never happened: one metadata
     # write is atomic. Cinder sets the volume to error and deletes it.
+    # What reported success before the crash exists after it.
+    if err is None:
+        assert vol.name in lvs
     if vol.name in lvs:
         assert lvs[vol.name]['size_bytes'] == GIB
         assert not lvs[vol.name]['tags']
     w.driver.delete_volume(vol)
     assert set(w.lvs()) == {keep.name}
-    print('create crash (%s): LV %s' % (
-        delay, 'committed' if vol.name in lvs else 'never written'))
+    print('create crash (%s): %s, LV %s' % (
+        delay, 'failed' if err else 'returned first',
+        'committed' if vol.name in lvs else 'never written'))
 
 
 @pytest.mark.parametrize('delay', [0.0, 0.4], ids=['at-send', 'mid-command'])
@@ -230,19 +243,22 @@ def test_cinder_node_crash_during_snapshot(fw, caplog, delay):
     snap = w.snapshot(vol)
     fired = _kill_on_command(w, w.driver, ('lvcreate', '-s'), delay)
     err = _crash_during(w, lambda: w.driver.create_snapshot(snap))
-    assert fired and err is not None
+    fired[0].join()
     log = _restart_cinder_volume(w, caplog)
     vgck_clean(w)
     lvs = w.lvs()
     assert vol.name in lvs and lvs[vol.name]['size_bytes'] == GIB
     assert 'never finished' not in log
     snap_lv = drvmod.snapshot_lv_name(snap)
+    if err is None:
+        assert snap_lv in lvs
     if snap_lv in lvs:
         assert lvs[snap_lv]['origin'] == vol.name
     w.driver.delete_snapshot(snap)
     assert set(w.lvs()) == {vol.name}
-    print('snapshot crash (%s): LV %s' % (
-        delay, 'committed' if snap_lv in lvs else 'never written'))
+    print('snapshot crash (%s): %s, LV %s' % (
+        delay, 'failed' if err else 'returned first',
+        'committed' if snap_lv in lvs else 'never written'))
 
 
 @pytest.mark.parametrize('kind', ['clone', 'copy-snapshot'])
