@@ -324,7 +324,8 @@ class Stack(object):
                 'enabled_backends': BACKEND,
                 'default_volume_type': 'shared-a',
                 'report_interval': 5,
-                'periodic_interval': 10,
+                'periodic_interval': 5,
+                'backend_stats_polling_interval': 5,
                 'scheduler_driver_init_wait_time': 1,
                 'rpc_response_timeout': 180,
                 'image_conversion_dir': os.path.join(state, 'conversion'),
@@ -430,9 +431,12 @@ class Stack(object):
     def client(self):
         """python-cinderclient's API object (what Nova uses)."""
         from cinderclient import client as cclient
-        return cclient.Client(
-            API_VERSION, bypass_url=self.endpoint, auth_type='noauth',
-            project_id=PROJECT_ID, user_id=USER_ID)
+        from cinderclient.contrib import noauth
+        from keystoneauth1 import session
+        auth = noauth.CinderNoAuthPlugin(USER_ID, PROJECT_ID, None,
+                                         self.endpoint)
+        return cclient.Client(API_VERSION, session=session.Session(
+            auth=auth), endpoint_override=self.endpoint)
 
 
 def parse_table(text: str) -> list:

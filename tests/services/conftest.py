@@ -1,0 +1,46 @@
+"""Fixtures of the services suite: real Cinder services around the rig.
+
+Run it with::
+
+    .venv/bin/python -m pytest tests/services -m services -q
+
+It boots its own two-host rig (cinder-node, compute-1) unless
+``CSLVM_RIG_STATE`` names a running one (``python -m tests.rig up
+--detach``). It skips with the reason when not root or when RabbitMQ,
+MariaDB or the venv's cinder services are missing
+(``tests/services/apt-packages.txt``, installed by tools/setup-env.sh).
+
+This process imports no cinder: the services and the ``cinder`` CLI run
+as subprocesses, and the checks read the VG with the project's LVM layer.
+"""
+
+import os
+
+import pytest
+
+from tests.rig import fixtures as rigfixtures
+from tests.services import stack
+
+
+def pytest_collection_modifyitems(config, items):
+    here = os.path.dirname(os.path.abspath(__file__))
+    for item in items:
+        if str(item.fspath).startswith(here):
+            item.add_marker(pytest.mark.services)
+
+
+@pytest.fixture(scope='session')
+def services_rig_state():
+    """State file of a rig with cinder-node and compute-1."""
+    reason = stack.skip_reason()
+    if reason:
+        pytest.skip(reason)
+    state = os.environ.get('CSLVM_RIG_STATE')
+    if state:
+        yield state
+        return
+    rig = rigfixtures.boot_rig(hosts=('cinder-node', 'compute-1'))
+    try:
+        yield rig.state_file
+    finally:
+        rig.close()

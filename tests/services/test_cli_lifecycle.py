@@ -1,0 +1,27 @@
+"""Cinder's real services, driven only by the ``cinder`` CLI.
+
+One lifecycle (``lifecycle.py``) checks every CLI result against the LVs
+of the shared VG; the rows it returns are what the demo prints.
+"""
+
+from tests.services import lifecycle
+
+STEPS = ('cinder-shared-lvm prepare', 'start services',
+         'cinder type-create x2 + type-key', 'cinder create',
+         'cinder snapshot-create', 'cinder create --snapshot-id',
+         'cinder create --source-volid', 'cinder extend', 'cinder retype',
+         'cinder manage', 'cinder unmanage', 'cinder get-pools --detail',
+         'cinder attachment-create + connect',
+         'disconnect + cinder attachment-delete', 'cinder snapshot-delete',
+         'cinder delete', 'stop services, remove VG')
+
+
+def test_cli_lifecycle(services_rig_state, capsys):
+    lines = []
+    rows = lifecycle.run(services_rig_state, progress=lines.append)
+    with capsys.disabled():
+        print()
+        for step, host, result, seconds in rows:
+            print('%-38s %-12s %-60s %6.1fs' % (
+                step, host, result, seconds))
+    assert tuple(r[0] for r in rows) == STEPS
