@@ -755,7 +755,12 @@ class SharedLVMDriver(driver.VolumeDriver):
 
     @_lvm_errors
     def manage_existing_get_size(self, volume, existing_ref) -> int:
-        _name, lv = self._manageable_lv(existing_ref, snapshot=False)
+        # NOTE: Cinder asks for the size first; refuse a managed LV here
+        # too, not only in manage_existing (doc/source/bad_input.rst).
+        name, lv = self._manageable_lv(existing_ref, snapshot=False)
+        if self._already_managed(name):
+            raise cinder_exception.ManageExistingAlreadyManaged(
+                volume_ref=name)
         return datapath.gib_ceil(lv['size_bytes'])
 
     @_lvm_errors
@@ -784,7 +789,10 @@ class SharedLVMDriver(driver.VolumeDriver):
 
     @_lvm_errors
     def manage_existing_snapshot_get_size(self, snapshot, existing_ref):
-        _name, lv = self._manageable_lv(existing_ref, snapshot=True)
+        name, lv = self._manageable_lv(existing_ref, snapshot=True)
+        if self._already_managed(name):
+            raise cinder_exception.ManageExistingAlreadyManaged(
+                volume_ref=name)
         return datapath.gib_ceil(lv['size_bytes'])
 
     @_lvm_errors
