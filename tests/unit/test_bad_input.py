@@ -9,6 +9,7 @@ from cinder_shared_lvm import connector
 from cinder_shared_lvm import driver_exception as exc
 from cinder_shared_lvm import exception
 from cinder_shared_lvm import lvm
+from tests import bad_input_cases as cases
 from tests.unit import test_connector as tc
 
 
@@ -75,3 +76,78 @@ def test_connector_vgs_as_a_string_is_refused(drv):
     with pytest.raises(exc.ConnectorRefused):
         drv.validate_connector({'host': 'cmp1',
                                 'shared_lvm_vgs': 'xx VG-UUID-1 xx'})
+
+
+# -- every case of tests/bad_input_cases.py, against the recording executor --
+
+UNIT_CASES = [c for c in cases.CASES if c.where == 'both']
+VG_UUID = 'teUu06-itZS-6kR9-vCtX-LzeM-WiRK-0hq57z'
+VOL_UUID = '2872O1-EmVw-mbMU-GO1U-o1nd-BGC1-rg5rZq'
+LEGACY_UUID = 'wRDTqN-zGtM-brT0-njyh-QacD-AJ4j-4sXh3k'
+
+
+class UnitEnv(object):
+    """What cases.run needs, on the fake VG: a 2 GiB volume with a COW
+    snapshot, an unmanaged LV 'legacy', 10 GiB free of 100."""
+
+    def __init__(self, drv, executor, fake_vg, make_volume, make_snapshot):
+        from tests.unit import fakes
+        fake_vg.uuid = VG_UUID
+        fake_vg.free = 10 * fakes.GiB
+        drv.vg.update_volume_group_info()
+        self.driver = drv
+        self.executor = executor
+        self.volume = make_volume(size=2)
+        snap = make_snapshot(self.volume)
+        self.snap_lv = '_' + snap.name
+        fake_vg.add_lv(self.volume.name, 2 * fakes.GiB, attr='owi-------',
+                       uuid=VOL_UUID)
+        fake_vg.add_lv(self.snap_lv, fakes.GiB, attr='swi-------',
+                       origin=self.volume.name, uuid='s' + VOL_UUID[1:])
+        fake_vg.add_lv('legacy', fakes.GiB, uuid=LEGACY_UUID)
+        self._make_volume = make_volume
+        self.subs = {'vg': fake_vg.name, 'volume': self.volume.name,
+                     'snapshot': self.snap_lv, 'legacy': 'legacy',
+                     'vg_uuid': VG_UUID, 'lv_uuid': VOL_UUID,
+                     'other_lv_uuid': LEGACY_UUID, 'beyond_free': 50}
+
+    def new_volume(self, size):
+        from cinder.tests.unit import fake_constants as fake
+        return self._make_volume(id=fake.VOLUME2_ID, size=size)
+
+    def connector(self):
+        return tc.make_conn(self.executor, device_scan_attempts=1)
+
+    def connector_props(self):
+        return {'host': 'compute-1', 'shared_lvm_vgs': [VG_UUID]}
+
+    def connection_data(self):
+        data = self.driver.initialize_connection(
+            self.volume, self.connector_props())['data']
+        self.executor.reset()
+        return data
+
+
+@pytest.mark.parametrize('case', UNIT_CASES, ids=[c.id for c in UNIT_CASES])
+def test_bad_input_case(case, drv, executor, fake_vg, make_volume,
+                        make_snapshot, clock):
+    from tests.unit import fakes
+    env = UnitEnv(drv, executor, fake_vg, make_volume, make_snapshot)
+    with pytest.raises(Exception) as err:
+        cases.run(case, env)
+    assert type(err.value).__name__ == case.error, repr(err.value)
+    changes = [c for c in executor.commands if fakes.is_metadata_write(c) or
+               c[0] == 'lvchange' or c[0] in ('dd', 'dmsetup')]
+    assert changes == []
+
+
+def test_every_case_has_a_unique_id_and_a_known_error():
+    assert len({c.id for c in cases.CASES}) == len(cases.CASES)
+    for case in cases.CASES:
+        cases.error_class(case.error)
+        assert case.op in cases.OPS and case.where in ('both', 'rig')
+
+
+def test_doc_table_is_the_rendered_case_list():
+    """Run 'python -m tests.bad_input_cases --regen' after editing cases."""
+    assert cases.doc_table() == cases.render()
