@@ -7,9 +7,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES="lvm2 qemu-system-x86 qemu-utils busybox-static cpio kmod util-linux"
-if [ -f tests/rig/apt-packages.txt ]; then
-    APT_PACKAGES="$APT_PACKAGES $(grep -v '^#' tests/rig/apt-packages.txt | xargs)"
-fi
+# Each test area lists the Debian packages it needs (the rig's VMs, the
+# Cinder services suite).
+for list in tests/*/apt-packages.txt; do
+    APT_PACKAGES="$APT_PACKAGES $(grep -v '^#' "$list" | xargs)"
+done
 
 missing=""
 for pkg in $APT_PACKAGES; do
