@@ -20,7 +20,7 @@ DEFAULT_MIN_FREE_METADATA_PERCENT = 5
 # A device path goes into LVM filters and error messages; allow what real
 # /dev names use (by-id, by-path, multipath aliases) and nothing that a
 # shell, a filter string or a path walk could misread.
-_DEVICE_RE = re.compile(r'^/[A-Za-z0-9_.:+@=#/-]+$')
+_DEVICE_RE = re.compile(r'^/[A-Za-z0-9_.:+@=#/-]+\Z')  # \Z: '$' passes '\n'
 
 
 class CLIError(Exception):

@@ -326,7 +326,7 @@ def _run_cell(env, op, column, expected):
     assert not env.dm_of(st.vol), env.dm()
 
 
-# -- one test per row -----------------------------------------------------------
+# -- one test per row --------------------------------------------------------
 
 def test_attach(env):
     run_row(env, 'attach')

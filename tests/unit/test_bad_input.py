@@ -151,3 +151,9 @@ def test_every_case_has_a_unique_id_and_a_known_error():
 def test_doc_table_is_the_rendered_case_list():
     """Run 'python -m tests.bad_input_cases --regen' after editing cases."""
     assert cases.doc_table() == cases.render()
+
+
+def test_cli_refuses_a_device_with_a_trailing_newline():
+    from cinder_shared_lvm.cmd import common
+    with pytest.raises(common.CLIError):
+        common.validate_device('/dev/vda\n')
