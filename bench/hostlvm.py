@@ -188,7 +188,7 @@ def run(points=(10, 1000, 2000, 5000, 10000, 20000, 40000), rounds=5,
             secs = hvg.populate(n)
             size, free = hvg.mda_free()
             res = measure_point(hvg, drv, ctx,
-                                rounds if n <= 5000 else max(3, rounds - 2))
+                                rounds if n <= 5000 else 3)
             res.update(populate_s=round(secs, 2), mda_size=size,
                        mda_free=free)
             out['points'][str(n)] = res

@@ -344,7 +344,7 @@ class RigBench(object):
 
 
 def run(progress=print, sizes=(10, 1000, 5000), rounds=3,
-        levels=(1, 4, 16), fio_runtime=5, sections=None):
+        levels=(1, 4, 16), fio_runtime=5, fio_rounds=1, sections=None):
     """All rig sections; a failing section records its error and the rest
     still run."""
     sections = sections or ('overhead', 'concurrency', 'attach', 'datapath')
@@ -384,7 +384,7 @@ def run(progress=print, sizes=(10, 1000, 5000), rounds=3,
                 sections = [s for s in sections
                             if s not in ('attach', 'datapath')]
         section('attach', b.attach_latency, rounds)
-        section('datapath', b.datapath, fio_runtime)
+        section('datapath', b.datapath, fio_runtime, rounds=fio_rounds)
         b.cleanup_volumes()
     finally:
         rig.close()
