@@ -1,9 +1,16 @@
 """Run the shared-LVM volume lifecycle on the embedded two-host rig.
 
 Boots cinder-node, compute-1 and compute-2 (qemu VMs sharing one sparse
-image as their LUN), runs every step of tests/functional/lifecycle.py with
-the real SharedLVMDriver and SharedLVMConnector, and prints a table: step,
-host, result, time. Exit status 0 only if every step passed.
+image as their LUN) and runs two parts, each printed as a table of step,
+host, result and time:
+
+1. every step of tests/functional/lifecycle.py with the real
+   SharedLVMDriver and SharedLVMConnector;
+2. real cinder-api, cinder-scheduler and cinder-volume (RabbitMQ, MariaDB)
+   loading the driver from cinder.conf, driven only by the ``cinder`` CLI
+   (tests/services/lifecycle.py); skip it with ``--no-services``.
+
+Exit status 0 only if every step passed.
 """
 
 import os
@@ -60,7 +67,32 @@ def run_steps(state):
     return passed, len(lifecycle.STEPS)
 
 
-def main():
+def run_services(rig):
+    """Part 2: the cinder CLI against real Cinder services. -> ok?"""
+    from tests.services import stack
+    reason = stack.skip_reason()
+    if reason:
+        say('Skipping the Cinder services part: %s' % reason)
+        return True
+    say('\nPart 2: real Cinder services loading the driver from cinder.conf,'
+        ' driven by the cinder CLI')
+    try:
+        rows = stack.run_cli_lifecycle(
+            rig.state_file, progress=lambda line: say('  %s' % line))
+        ok = True
+    except Exception as err:
+        rows = getattr(err, 'rows', [])
+        say('  FAILED: %s: %s' % (type(err).__name__, err))
+        ok = False
+    say('')
+    row('step', 'host', 'result', 'time', 'what was seen')
+    row('-' * WIDTHS[0], '-' * WIDTHS[1], '-' * WIDTHS[2], '-' * WIDTHS[3])
+    for step, host, detail, seconds in rows:
+        row(step[:WIDTHS[0]], host, 'PASS', '%.1fs' % seconds, detail)
+    return ok
+
+
+def main(argv):
     reason = rigfixtures.skip_reason()
     if reason:
         say('cannot run the rig here: %s' % reason)
@@ -78,20 +110,26 @@ def main():
         conversion_dir = lifecycle.share_tmp(world)
         cfg.CONF.set_override('image_conversion_dir', conversion_dir)
         state = lifecycle.State(world)
+        say('Part 1: the real driver (on cinder-node) and connector (on the '
+            'computes)\n')
         try:
             passed, total = run_steps(state)
         finally:
             world.remove_vg()
+        services_ok = True
+        if passed == total and '--no-services' not in argv:
+            services_ok = run_services(rig)
     say('')
-    if passed == total:
+    if passed == total and services_ok:
         say('All %d steps passed. Checksums verified: %s' % (
             total, ', '.join('%s=%s...' % (k, v[:12])
                              for k, v in sorted(state.sums.items()))))
         say('Every VM, socket and image of the rig has been removed.')
         return 0
-    say('%d of %d steps passed.' % (passed, total))
+    say('%d of %d driver steps passed; services part %s.' % (
+        passed, total, 'passed' if services_ok else 'FAILED'))
     return 1
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

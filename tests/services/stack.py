@@ -58,6 +58,18 @@ def skip_reason():
     return None
 
 
+def service_process_env(extra=None) -> dict:
+    """The environment of a service process.
+
+    NOTE: the test runner sets OS_CINDER_DISABLE_EVENTLET_PATCHING for its
+    own in-process cinder; inherited by cinder-api it selects oslo.service's
+    threading backend, whose WSGI server refuses to start (cinder 29).
+    """
+    env = dict(os.environ, **(extra or {}))
+    env.pop('OS_CINDER_DISABLE_EVENTLET_PATCHING', None)
+    return env
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(('127.0.0.1', 0))
@@ -178,7 +190,7 @@ class Stack(object):
         proc = subprocess.Popen(
             argv, stdin=subprocess.DEVNULL, stdout=log,
             stderr=subprocess.STDOUT, cwd=self.dir,
-            env=dict(os.environ, **(env or {})), start_new_session=True)
+            env=service_process_env(env), start_new_session=True)
         log.close()
         self.procs[name] = proc
         return proc
@@ -187,7 +199,7 @@ class Stack(object):
         t0 = time.monotonic()
         res = subprocess.run(argv, stdin=subprocess.DEVNULL,
                              capture_output=True, text=True, timeout=timeout,
-                             cwd=self.dir, env=dict(os.environ, **(env or {})))
+                             cwd=self.dir, env=service_process_env(env))
         if res.returncode:
             raise StackError('%s failed (rc %d): %s%s' % (
                 what, res.returncode, res.stdout[-2000:], res.stderr[-2000:]))
@@ -377,9 +389,13 @@ class Stack(object):
 
     def _wait_ready(self):
         t0 = time.monotonic()
-        wait_for('cinder-api on 127.0.0.1:%d' % self.ports['api'],
-                 lambda: port_open(self.ports['api']), 180,
-                 proc=self.procs['cinder-api'])
+        try:
+            wait_for('cinder-api on 127.0.0.1:%d' % self.ports['api'],
+                     lambda: port_open(self.ports['api']), 180,
+                     proc=self.procs['cinder-api'])
+        except StackError as err:
+            # The work dir goes with cleanup; keep the reason in the error.
+            raise StackError('%s\n%s' % (err, self.tail('cinder-api')))
 
         def services_up():
             for name in SERVICES[1:]:
