@@ -13,6 +13,7 @@ full copy is proven by test_lifecycle.py): a full 1 GiB dd per cell would
 take minutes under TCG and fill the sparse LUN.
 """
 
+import concurrent.futures
 import contextlib
 
 from cinder import exception as cinder_exception
@@ -63,6 +64,7 @@ class Env(object):
         self.w = world
         self.drv = world.driver
         self.states = {}
+        self.pool = concurrent.futures.ThreadPoolExecutor(6)
         self.drv.datapath.copy = self._short_copy
         self.drv.datapath.lv_to_image = self._short_upload
 
@@ -132,8 +134,11 @@ class Env(object):
             self.drv.vg.delete(name)
 
     def close(self):
-        for name in list(self.states):
-            self.drop(name)
+        try:
+            for name in list(self.states):
+                self.drop(name)
+        finally:
+            self.pool.shutdown()
 
     # -- observations ---------------------------------------------------------
 
@@ -148,27 +153,38 @@ class Env(object):
                                     exclusive=st.family) as (path,):
             return w.checksum(NODE, path, DATA_MIB)
 
-    def dm(self):
-        prefix = VG + '-'
-        return {h: sorted(n for n in self.w.node(h).dm_tables()
-                          if n.startswith(prefix)) for h in HOSTS}
+    def _dm_of_host(self, host):
+        return sorted(n for n in self.w.node(host).dm_tables()
+                      if n.startswith(VG + '-'))
 
-    def dm_of(self, vol):
-        """dm devices of *vol*'s LV (or its snapshots) on any host."""
-        mine = worldmod.connmod.dm_name(VG, vol.name)
-        return [n for names in self.dm().values() for n in names
-                if n.startswith(mine)]
+    def dm(self):
+        return dict(zip(HOSTS, self.pool.map(self._dm_of_host, HOSTS)))
+
+    def dm_of(self, *lv_names, hosts=HOSTS):
+        """dm devices of these LVs (with -real/-cow parts) on *hosts*."""
+        mine = tuple(worldmod.connmod.dm_name(VG, n) for n in lv_names)
+        return [n for h, names in self.dm().items() if h in hosts
+                for n in names if n.startswith(mine)]
+
+    def _lvs(self):
+        return {n: (r['uuid'], r['size_bytes'], r['attr'][0], r['origin'])
+                for n, r in self.w.lvs().items()}
 
     def observe(self, st):
-        lvs = {n: (r['uuid'], r['size_bytes'], r['attr'][0], r['origin'])
-               for n, r in self.w.lvs().items()}
-        return {'vg_seqno': self.w.vg_seqno(), 'lvs': lvs, 'dm': self.dm(),
-                'data': self.read_sum(st)}
+        """What a refused cell must not change; read in parallel."""
+        jobs = {'vg_seqno': self.pool.submit(self.w.vg_seqno),
+                'lvs': self.pool.submit(self._lvs),
+                'data': self.pool.submit(self.read_sum, st)}
+        seen = {'dm': self.dm()}
+        seen.update((k, job.result()) for k, job in jobs.items())
+        return seen
 
 
 @pytest.fixture(scope='module')
 def env(world_factory):
-    w = world_factory(vg_name=VG)
+    # small COW stores: seven columns share the session's 20 GiB LUN
+    w = world_factory(vg_name=VG,
+                      overrides={'shared_lvm_snapshot_size_percent': 5})
     w.prepare_vg(expected_volumes=200)
     w.setup_driver()
     e = Env(w)
@@ -284,8 +300,9 @@ OPS = {'attach': op_attach, 'extend': op_extend,
        'volume-from-snapshot': op_volume_from_snapshot, 'revert': op_revert,
        'clone': op_clone, 'upload-to-image': op_upload_to_image,
        'delete': op_delete, 'migrate-same-vg': op_migrate_same_vg}
-# after an ok cell, these leave the column's state unusable: rebuild it
-DESTROYS = {'delete-snapshot', 'delete'}
+# after an ok cell, rebuild the column: its snapshot or volume is gone, or
+# (extend) it grew and would fill the LUN row after row
+DESTROYS = {'delete-snapshot', 'delete', 'extend'}
 
 
 def run_row(env, op):
@@ -309,6 +326,8 @@ def _run_cell(env, op, column, expected):
     except exc.OperationRefused as err:
         got = 'busy' if isinstance(err, BUSY) else 'refused'
         assert 'Nothing was changed' in str(err), err
+        assert got == expected, 'expected %s, got %s: %s' % (expected, got,
+                                                             err)
     assert got == expected, 'expected %s, got %s' % (expected, got)
     if expected in ('refused', 'busy'):
         after = env.observe(st)
@@ -323,7 +342,7 @@ def _run_cell(env, op, column, expected):
         assert env.dm() == before['dm'], (before['dm'], env.dm())
         return
     env.drop(column)
-    assert not env.dm_of(st.vol), env.dm()
+    assert not env.dm_of(st.vol.name, st.snap_lv), env.dm()
 
 
 # -- one test per row --------------------------------------------------------
@@ -387,7 +406,7 @@ def test_live_migration_plain_volume(env):
         assert w.checksum(C2, dst, 1) == want
         again = w.write(C2, dst, worldmod.pattern('after', MIB), 1)
         w.detach(vol, C2)
-        assert not env.dm_of(vol), env.dm()
+        assert not env.dm_of(vol.name), env.dm()
         with drv.datapath.activated(vol.name) as (path,):
             assert w.checksum(NODE, path, 1) == want
             assert w.checksum(NODE, path, 1, offset_mib=1) == again
@@ -420,11 +439,12 @@ def test_live_migration_family_refused(env):
         # refused by the connector before it activates anything
         with pytest.raises(lvm_exception.InvalidConnectionInfo):
             w.connector(C2).connect_volume(dict(info, activation='shared'))
-        assert env.dm()[C2] == []
+        assert not env.dm_of(vol.name, drvmod.snapshot_lv_name(snap),
+                             hosts=(C2,)), env.dm()
         assert w.vg_seqno() == seqno and w.lvs(C1) == lvs
         assert w.checksum(C1, src, 1) == want
     finally:
         w.detach(vol, C1, force=True)
         drv.delete_snapshot(snap)
         drv.delete_volume(vol)
-    assert not env.dm_of(vol), env.dm()
+    assert not env.dm_of(vol.name, drvmod.snapshot_lv_name(snap)), env.dm()
