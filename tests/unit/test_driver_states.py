@@ -163,8 +163,8 @@ def test_every_row_names_a_rig_test_that_exists_and_runs_the_row():
             assert row in strings, (row, test)
 
 
-def test_two_copies_of_one_source_share_its_activation(drv, executor,
-                                                      fake_vg):
+def test_two_copies_of_one_source_share_its_activation(
+        drv, executor, fake_vg):
     """The first copy to finish must not deactivate what the other reads."""
     fake_vg.add_lv(VOL, GiB)
     ref = '%s/%s' % (fake_vg.name, VOL)
