@@ -79,10 +79,13 @@ def check_connector(connector, vg_name: str, vg_uuid: str) -> str:
 
     :param connector: os-brick connector properties of the compute host
     """
-    if not isinstance(connector, dict) or not connector.get('host'):
+    host = connector.get('host') if isinstance(connector, dict) else None
+    # NOTE: a string: a list or dict here used to fail later as a
+    # TypeError (unhashable) when the volume was a snapshot family.
+    if not host or not isinstance(host, str):
         raise exc.ConnectorRefused(
             operation='connect', resource='a host to VG %s' % vg_name,
-            reason='the connector has no host name',
+            reason='the connector has no host name (a string)',
             action='Check the caller\'s connector properties.')
     seen = connector.get('shared_lvm_vgs') or []
     # NOTE: a list, not any container: 'uuid in some_string' is a substring

@@ -135,6 +135,8 @@ CASES = [
     # -- forged connectors given to initialize_connection --------------------
     Case('no-host', 'initialize', {'host': MISSING}, 'ConnectorRefused'),
     Case('host-empty', 'initialize', {'host': ''}, 'ConnectorRefused'),
+    Case('host-a-list', 'initialize', {'host': ['compute-1']},
+         'ConnectorRefused'),
     Case('no-vgs', 'initialize', {'shared_lvm_vgs': MISSING},
          'ConnectorRefused'),
     Case('wrong-vg-uuid', 'initialize',
