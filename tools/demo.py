@@ -32,7 +32,7 @@ from tests.functional import world as worldmod  # noqa: E402
 from tests.rig import fixtures as rigfixtures  # noqa: E402
 from tests.rig import rig as rigmod  # noqa: E402
 
-WIDTHS = (28, 21, 6, 8)
+WIDTHS = (36, 19, 6, 7)
 
 
 def say(text=''):

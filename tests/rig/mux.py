@@ -17,6 +17,7 @@ Wire format (lines):
 import base64
 import glob
 import json
+import logging
 import os
 import socket
 import socketserver
@@ -26,6 +27,8 @@ import time
 from tests.rig import channel
 from tests.rig import executor
 from tests.rig import rig as rigmod
+
+LOG = logging.getLogger(__name__)
 
 CONTROL_VERBS = ('power_off', 'boot', 'detach_lun', 'attach_lun')
 
@@ -51,9 +54,16 @@ class _Handler(socketserver.StreamRequestHandler):
             rc, out, err, secs = host.pool.call(script, stdin, timeout)
             self.wfile.write(b'R %d %.3f\n%s\n%s\n' % (
                 rc, secs, base64.b64encode(out), base64.b64encode(err)))
+        except (BrokenPipeError, ConnectionResetError):
+            # The client went away before its reply (it timed out, or its
+            # process was stopped): nobody is left to tell.
+            LOG.debug('mux client gone before its reply: %r', head)
         except Exception as exc:
-            self.wfile.write(b'X %s\n' % base64.b64encode(
-                ('%s: %s' % (type(exc).__name__, exc)).encode()))
+            try:
+                self.wfile.write(b'X %s\n' % base64.b64encode(
+                    ('%s: %s' % (type(exc).__name__, exc)).encode()))
+            except (BrokenPipeError, ConnectionResetError):
+                LOG.debug('mux client gone before its error: %r', head)
 
 
 class _Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
