@@ -351,13 +351,27 @@ class SharedLVMConnector(base.BaseLinuxConnector):
                 vg.activate_lv(target.lv, exclusive=target.exclusive)
             try:
                 size = self._wait_for_device(target)
-            except exception.DeviceNotReady:
+                if size != lv['size_bytes']:
+                    # NOTE: measured on the rig (LVM 2.03.16): after an
+                    # lvextend on another host, lvs here may not report an
+                    # LV with a stale table as active, so "lvchange -ay"
+                    # is a no-op and the old, smaller table stays. Never
+                    # hand out a stale table (DESIGN.md rule 4).
+                    LOG.warning('%(path)s on %(host)s has %(dev)d bytes but '
+                                'LVM says %(lvm)d; refreshing it',
+                                dict(ctx, dev=size, lvm=lv['size_bytes']))
+                    vg.refresh_lv(target.lv)
+                    size = self._wait_for_device(target)
+                if size != lv['size_bytes']:
+                    raise exception.SharedLVMError(
+                        reason='%s on %s has %d bytes after a refresh but '
+                               'LVM says %d; not using a stale table' % (
+                                   target.path, self.host, size,
+                                   lv['size_bytes']))
+            except exception.SharedLVMError:
                 if not lv['active']:
                     self._rollback_activation(vg, target)
                 raise
-        if size != lv['size_bytes']:
-            LOG.warning('%(path)s on %(host)s has %(dev)d bytes but LVM says '
-                        '%(lvm)d', dict(ctx, dev=size, lvm=lv['size_bytes']))
         LOG.info('Attached %(vg)s/%(lv)s on host %(host)s at %(path)s', ctx)
         return {'type': 'block', 'path': target.path}
 
