@@ -430,16 +430,18 @@ def test_metadata_area_nearly_full_warns_then_refuses(small_md_world,
         assert made < 200, 'metadata area never filled'
         if made == 20:
             pct = _md_free_pct(w)
-            minimum = max(1, int(pct - 40 * (pct0 - pct) / 20.0))
+            minimum = min(90, max(1, int(pct - 40 * (pct0 - pct) / 20.0)))
             worldmod.CONF.set_override(
                 'shared_lvm_min_free_metadata_percent', minimum,
                 group=w.backend)
         # NOTE: no archive or backup: each copy holds the whole metadata,
         # and hundreds of them fill the VM's small root file system.
+        # Two 200-character tags make each LV cost ~0.7 KiB of metadata.
+        tags = ' '.join('--addtag %s' % (c * 200) for c in 'ab')
         script = '; '.join(
             'lvcreate --config "backup { backup=0 archive=0 }" -an -Zn '
-            '-L4m --setautoactivation n -n f%d %s >/dev/null 2>&1' % (
-                made + i, w.vg_name) for i in range(10))
+            '-L4m --setautoactivation n %s -n f%d %s >/dev/null 2>&1' % (
+                tags, made + i, w.vg_name) for i in range(10))
         w.node().shell(script)
         made += 10
     with caplog.at_level(logging.WARNING, logger='cinder_shared_lvm'):
