@@ -8,12 +8,12 @@ cannot run: not root, no ``losetup`` or ``lvm``, or no free loop device.
 
 import os
 import shutil
-import subprocess
 import uuid
 
 import pytest
 
 from cinder_shared_lvm import lvm
+from tests.hostlvm.util import run
 
 METADATA_ONLY = 'global { activation=0 } '
 IMAGE_SIZE = 256 << 20
@@ -25,16 +25,6 @@ def pytest_configure(config):
     config.addinivalue_line(
         'markers', 'hostlvm: real LVM on a loop device on this machine '
                    '(metadata only, root)')
-
-
-def run(*argv, check=True):
-    """Run a command directly (fixture plumbing, not the code under test)."""
-    result = subprocess.run(list(argv), capture_output=True, text=True,
-                            timeout=120)
-    if check and result.returncode:
-        raise RuntimeError('%s failed (%d): %s' % (
-            ' '.join(argv), result.returncode, result.stderr.strip()))
-    return result
 
 
 def _skip_reason():

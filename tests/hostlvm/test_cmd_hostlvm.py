@@ -11,7 +11,6 @@ import io
 import json
 import os
 import shutil
-import subprocess
 import sys
 import uuid
 
@@ -19,21 +18,13 @@ import pytest
 
 from cinder_shared_lvm.cmd import main as cli
 from cinder_shared_lvm import lvm
+from tests.hostlvm.util import run
 
 pytestmark = pytest.mark.hostlvm
 
 METADATA_ONLY = 'global { activation=0 }'
 IMAGE_SIZE = 128 << 20
 MIB = 1 << 20
-
-
-def _run(*argv, check=True, env=None):
-    result = subprocess.run(list(argv), capture_output=True, text=True,
-                            timeout=120, env=env)
-    if check and result.returncode:
-        raise RuntimeError('%s failed (%d): %s' % (
-            ' '.join(argv), result.returncode, result.stderr.strip()))
-    return result
 
 
 def _skip_reason():
@@ -76,8 +67,8 @@ class Host(object):
         return code, out.getvalue(), err.getvalue()
 
     def lvm(self, command, *args, check=True):
-        return _run('lvm', command, '--config', self.config, *args,
-                    check=check)
+        return run('lvm', command, '--config', self.config, *args,
+                   check=check)
 
 
 @pytest.fixture
@@ -94,7 +85,7 @@ def host(tmp_path, monkeypatch):
     image = tmp_path / 'lun.img'
     with open(image, 'wb') as f:
         f.truncate(IMAGE_SIZE)
-    result = _run('losetup', '-f', '--show', str(image), check=False)
+    result = run('losetup', '-f', '--show', str(image), check=False)
     if result.returncode:
         pytest.skip('no free loop device: %s' % result.stderr.strip())
     host = Host(result.stdout.strip(), 'cslvm-cli-%s' % uuid.uuid4().hex[:8],
@@ -104,7 +95,7 @@ def host(tmp_path, monkeypatch):
     finally:
         host.lvm('vgremove', '-f', host.vg, check=False)
         host.lvm('pvremove', '-ff', '-y', host.device, check=False)
-        _run('losetup', '-d', host.device, check=False)
+        run('losetup', '-d', host.device, check=False)
 
 
 def _prepare(host, *extra):
@@ -148,7 +139,7 @@ def test_prepare_refuses_bad_vg_name(host):
                      '--lvm-extra-config', METADATA_ONLY], stderr=err)
     assert code == 2 and 'Invalid VG name' in err.getvalue()
     # blkid's exit 2: still no signature at all on the device
-    assert _run('blkid', '-p', host.device, check=False).returncode == 2
+    assert run('blkid', '-p', host.device, check=False).returncode == 2
 
 
 def test_status_shows_cinder_objects(host):
@@ -172,10 +163,10 @@ def test_status_table_from_the_real_entry_point(host):
     _prepare(host)
     host.lvm('lvcreate', '-an', '-Zn', '-L', '4m', '-n', 'volume-' +
              str(uuid.uuid4()), host.vg)
-    result = _run(sys.executable, '-m', 'cinder_shared_lvm.cmd.main',
-                  'status', '--vg', host.vg, '--devices', host.device,
-                  '--lvm-extra-config', METADATA_ONLY, check=False,
-                  env=dict(os.environ))
+    result = run(sys.executable, '-m', 'cinder_shared_lvm.cmd.main',
+                 'status', '--vg', host.vg, '--devices', host.device,
+                 '--lvm-extra-config', METADATA_ONLY, check=False,
+                 env=dict(os.environ))
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0].startswith('VG %s (' % host.vg)
