@@ -96,7 +96,10 @@ class SharedLVMDriver(driver.VolumeDriver):
             # how a remote agent (the test rig) gets every host command.
             LOG.info('Running host commands through %s', executor)
             self._execute = importutils.import_class(executor)
-        self.hostname = socket.gethostname()
+        # The service's host (cinder.conf [DEFAULT] host or backend_host),
+        # which is what operators see in Cinder; the OS name otherwise.
+        self.hostname = (volume_utils.extract_host(self.host, 'host')
+                         if self.host else socket.gethostname())
         self.vg = None
         self.datapath = None
         self._stats = {}

@@ -5,7 +5,6 @@ LVM ``--config`` stripped); each refusal asserts that nothing that writes
 metadata was issued.
 """
 
-import socket
 import threading
 
 from cinder import coordination
@@ -133,8 +132,9 @@ def test_stats_report_pool_and_metadata(drv, executor, fake_vg):
     assert pool['thick_provisioning_support'] is True
     assert pool['thin_provisioning_support'] is False
     assert pool['multiattach'] is True
-    assert pool['location_info'] == 'SharedLVMDriver:%s:%s:VG-UUID-1' % (
-        socket.gethostname(), VG)
+    # the host part of the service's host ('cinder@backend1')
+    assert pool['location_info'] == 'SharedLVMDriver:cinder:%s:VG-UUID-1' % (
+        VG)
     assert pool['metadata_size_bytes'] == 1 << 20
     assert pool['metadata_free_bytes'] == 1 << 19
     # half of the raw area is usable (lvm.metadata_free_percent)
