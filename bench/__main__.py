@@ -46,8 +46,9 @@ def machine() -> dict:
                      or [''])[0],
             'python': platform.python_version(),
             'loadavg_at_start': os.getloadavg()}
-    info['summary'] = '%d-core %s, %.0f GiB, Linux %s, LVM %s, rig: qemu TCG' % (
-        info['cores'], cpu, mem_gib, info['kernel'], info['lvm'])
+    info['summary'] = ('%d-core %s, %.0f GiB, Linux %s, LVM %s, rig: qemu '
+                       'TCG' % (info['cores'], cpu, mem_gib, info['kernel'],
+                                info['lvm']))
     return info
 
 

@@ -154,8 +154,12 @@ def measure_point(hvg, drv, ctx, rounds):
         return t_c, t_d
 
     def vgs_read(i):
-        return timing.clock(hvg.lvm, 'vgs', '--readonly', '--noheadings',
-                            hvg.vg), None
+        # The reads the driver adds: vgs before a create (space checks),
+        # lvs of one LV before a delete (state checks).
+        return (timing.clock(hvg.lvm, 'vgs', '--readonly', '--noheadings',
+                             hvg.vg),
+                timing.clock(hvg.lvm, 'lvs', '--noheadings',
+                             '%s/fill%06d' % (hvg.vg, 0)))
 
     runs = timing.interleave({'driver': drv_cycle, 'raw': raw_cycle,
                               'vgs': vgs_read}, rounds)
@@ -164,11 +168,13 @@ def measure_point(hvg, drv, ctx, rounds):
     r_c = [a for a, _ in runs['raw']]
     r_d = [b for _, b in runs['raw']]
     vgs = [a for a, _ in runs['vgs']]
+    lvs = [b for _, b in runs['vgs']]
     return {'create_volume': timing.summary(d_c),
             'lvcreate': timing.summary(r_c),
             'delete_volume': timing.summary(d_d),
             'lvremove': timing.summary(r_d),
             'vgs': timing.summary(vgs),
+            'lvs': timing.summary(lvs),
             'ratio_create': timing.ratio(d_c, r_c),
             'ratio_delete': timing.ratio(d_d, r_d)}
 

@@ -32,27 +32,32 @@ def render(r: dict) -> str:
     rig = r.get('rig', {})
     rows = []
     for n in ('10', '1000', '5000'):
-        p = host.get('points', {}).get(n)
-        if p:
-            rows.append([n, 'host', 'create_volume / lvcreate',
-                         _s(p['create_volume']), _s(p['lvcreate']),
-                         p['ratio_create']])
-            rows.append([n, 'host', 'delete_volume / lvremove',
-                         _s(p['delete_volume']), _s(p['lvremove']),
-                         p['ratio_delete']])
-        p = (rig.get('overhead') or {}).get(n)
-        if p and 'error' not in p:
-            for d, raw, k in (('create_volume', 'lvcreate', 'create'),
-                              ('delete_volume', 'lvremove', 'delete'),
-                              ('create_snapshot', 'lvcreate -s',
-                               'snapshot')):
-                rows.append([n, 'rig', '%s / %s' % (d, raw), _s(p[d]),
-                             _s(p[raw]), p['ratio_' + k]])
+        for where, p, ops in (
+                ('host', host.get('points', {}).get(n),
+                 (('create_volume', 'lvcreate', 'create', 'vgs'),
+                  ('delete_volume', 'lvremove', 'delete', 'lvs'))),
+                ('rig', (rig.get('overhead') or {}).get(n),
+                 (('create_volume', 'lvcreate', 'create', 'vgs'),
+                  ('delete_volume', 'lvremove', 'delete', 'lvs'),
+                  ('create_snapshot', 'lvcreate -s', 'snapshot', 'vgs')))):
+            if not p or 'error' in p:
+                continue
+            for d, raw, k, read in ops:
+                row = [n, where, '%s / %s' % (d, raw), _s(p[d]), _s(p[raw]),
+                       p['ratio_' + k]]
+                if read in p:
+                    both = p[raw]['median_s'] + p[read]['median_s']
+                    row += ['%.3f (%s)' % (both, read),
+                            '%.2f' % (p[d]['median_s'] / both)]
+                else:
+                    row += ['-', '-']
+                rows.append(row)
     if rows:
         text.append(_table('Driver against raw LVM (median seconds; '
                            'target ratio <= 1.2)',
                            ['LVs', 'where', 'operation', 'driver',
-                            'raw', 'ratio'], rows))
+                            'raw', 'driver / raw', 'raw + the one read',
+                            'driver / (raw + read)'], rows))
     if host.get('points'):
         rows = []
         for n, p in sorted(host['points'].items(), key=lambda kv:

@@ -21,7 +21,6 @@ from bench import stock
 from bench import timing
 
 from cinder_shared_lvm import connector as connmod
-from cinder_shared_lvm import driver as drvmod
 from cinder_shared_lvm import lvm
 
 VG = 'benchvg'
@@ -115,9 +114,19 @@ class RigBench(object):
                                 '%s/%s' % (VG, name))
             return t_c, t_d, t_s, t_sd
 
-        runs = timing.interleave({'driver': drv_cycle, 'raw': raw_cycle},
-                                 rounds)
-        res = {}
+        def reads(i):
+            # The reads the driver adds: vgs before a create or snapshot
+            # (space checks), lvs before a delete (state checks).
+            t_v = timing.clock(self.lvm, 'vgs', '--readonly', '--noheadings',
+                               VG)
+            t_l = timing.clock(self.lvm, 'lvs', '--noheadings',
+                               '%s/%s' % (VG, origin.name))
+            return t_v, t_l
+
+        runs = timing.interleave({'driver': drv_cycle, 'raw': raw_cycle,
+                                  'reads': reads}, rounds)
+        res = {'vgs': timing.summary([r[0] for r in runs['reads']]),
+               'lvs': timing.summary([r[1] for r in runs['reads']])}
         names = (('create_volume', 'lvcreate', 'create'),
                  ('delete_volume', 'lvremove', 'delete'),
                  ('create_snapshot', 'lvcreate -s', 'snapshot'),
