@@ -14,8 +14,8 @@ Placeholders in inputs are filled per run: ``{vg}`` the backend's VG,
 ``{snapshot}``; ``{legacy}`` an LV not managed by Cinder; ``{vg_uuid}``,
 ``{lv_uuid}`` (of ``{volume}``) and ``{other_lv_uuid}`` (of ``{legacy}``).
 An input that is exactly one placeholder takes the placeholder's value
-and type (``{beyond_free}``: a size in GiB above the VG's free space but
-below its size).
+and type (``{beyond_free}``, ``{extend_beyond_free}``: a new size in GiB
+that needs more than the VG's free space but is below the VG's size).
 """
 
 import collections
@@ -90,7 +90,8 @@ CASES = [
     Case('extend-negative', 'extend', -5, 'InvalidRequest'),
     Case('extend-shrink', 'extend', 1, 'InvalidRequest'),
     Case('extend-absurd', 'extend', 2 ** 63, 'InvalidRequest'),
-    Case('extend-beyond-free', 'extend', '{beyond_free}', 'OperationRefused'),
+    Case('extend-beyond-free', 'extend', '{extend_beyond_free}',
+         'OperationRefused'),
     Case('extend-float', 'extend', 2.5, 'InvalidRequest'),
     Case('extend-string', 'extend', '3', 'InvalidRequest'),
     Case('extend-none', 'extend', None, 'InvalidRequest'),

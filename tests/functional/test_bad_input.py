@@ -35,16 +35,22 @@ class RigEnv(object):
         self.snap_lv = '_' + self.snap.name
         world.node().execute('lvcreate', '-an', '-Zn', '-n', 'legacy', '-L',
                              '8m', '--yes', VG)
+        # metadata only (no I/O): leaves room for sizes above the free
+        # space but below the VG's size, for create and for extend
+        world.node().execute('lvcreate', '-an', '-Zn', '-n', 'filler', '-L',
+                             '6g', '--yes', VG)
         lvs = world.lvs()
         drv.vg.update_volume_group_info()
-        beyond = int(drv.vg.vg_size) - 1
-        assert drv.vg.vg_free_space < beyond - 2 < drv.vg.vg_size
+        free = drv.vg.vg_free_space
+        extend_to = int(free) + 3
+        assert extend_to < drv.vg.vg_size, (free, drv.vg.vg_size)
         self.subs = {'vg': VG, 'volume': self.volume.name,
                      'snapshot': self.snap_lv, 'legacy': 'legacy',
                      'vg_uuid': drv.vg.vg_uuid,
                      'lv_uuid': lvs[self.volume.name]['uuid'],
                      'other_lv_uuid': lvs['legacy']['uuid'],
-                     'beyond_free': beyond}
+                     'beyond_free': int(free) + 1,
+                     'extend_beyond_free': extend_to}
 
     def new_volume(self, size):
         return self.w.volume(size=size)

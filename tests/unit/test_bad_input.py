@@ -109,7 +109,8 @@ class UnitEnv(object):
         self.subs = {'vg': fake_vg.name, 'volume': self.volume.name,
                      'snapshot': self.snap_lv, 'legacy': 'legacy',
                      'vg_uuid': VG_UUID, 'lv_uuid': VOL_UUID,
-                     'other_lv_uuid': LEGACY_UUID, 'beyond_free': 50}
+                     'other_lv_uuid': LEGACY_UUID, 'beyond_free': 50,
+                     'extend_beyond_free': 50}
 
     def new_volume(self, size):
         from cinder.tests.unit import fake_constants as fake
