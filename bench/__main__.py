@@ -77,7 +77,7 @@ def main(argv=None) -> int:
         from bench import hostlvm
         progress('metadata-only LVM on a loop device')
         points = (10, 1000, 5000) if args.quick else (
-            10, 1000, 2000, 5000, 10000, 20000, 40000)
+            10, 1000, 2000, 5000, 10000, 20000, 30000, 40000)
         try:
             results['host'] = hostlvm.run(points=points,
                                           rounds=3 if args.quick else 7,
