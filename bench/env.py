@@ -4,7 +4,9 @@ Import this module first: with eventlet patching off, ``cinder.tests.unit``
 must be imported before ``cinder.objects`` (DESIGN.md section 6).
 """
 
+import atexit
 import os
+import shutil
 import tempfile
 
 os.environ.setdefault('OS_CINDER_DISABLE_EVENTLET_PATCHING', 'true')
@@ -25,6 +27,7 @@ def start_coordinator() -> str:
         CONF.set_override('backend_url', 'file://%s' % _LOCK_DIR,
                           group='coordination')
         coordination.COORDINATOR.start()
+        atexit.register(shutil.rmtree, _LOCK_DIR, True)
     return _LOCK_DIR
 
 
