@@ -40,6 +40,7 @@ from cinder_shared_lvm import exception as lvm_exception
 from cinder_shared_lvm import lvm
 from cinder_shared_lvm import opts
 from cinder_shared_lvm import policy
+from cinder_shared_lvm import vgcache
 
 LOG = logging.getLogger(__name__)
 CONF = cfg.CONF
@@ -102,6 +103,8 @@ class SharedLVMDriver(driver.VolumeDriver):
                          if self.host else socket.gethostname())
         self.vg = None
         self.datapath = None
+        self._recent_vg = vgcache.RecentVGReport(
+            self.configuration.shared_lvm_vg_report_max_age)
         self._stats = {}
 
     @classmethod
@@ -239,6 +242,11 @@ class SharedLVMDriver(driver.VolumeDriver):
                                           timeout=timeout)
         try:
             yield
+        except Exception:
+            # A failed write may have been refused for space another
+            # service took: check the next one against a fresh report.
+            self._recent_vg.invalidate()
+            raise
         finally:
             lock.release()
 
@@ -323,15 +331,27 @@ class SharedLVMDriver(driver.VolumeDriver):
         return lv
 
     def _checked_vg(self, what: str, need_bytes: int) -> dict:
-        """Fresh VG report; refuse if space or metadata area is short."""
-        row = self.vg.vg_report()
+        """VG report; refuse if space or metadata area is short.
+
+        A recent report is enough to allow (vgcache.py); a refusal is
+        always decided on a fresh one.
+        """
+        minimum = self.configuration.shared_lvm_min_free_metadata_percent
+        row = self._recent_vg.get()
+        if row is not None:
+            try:
+                policy.check_space(what, need_bytes, row, minimum)
+            except exc.OperationRefused:
+                row = None
         if row is None:
-            raise lvm_exception.VolumeGroupNotFound(vg=self.vg_name,
-                                                    devices=self.vg.devices)
-        self.vg.vg_size = int(row['vg_size']) / float(units.Gi)
-        policy.check_space(
-            what, need_bytes, row,
-            self.configuration.shared_lvm_min_free_metadata_percent)
+            row = self.vg.vg_report()
+            if row is None:
+                raise lvm_exception.VolumeGroupNotFound(
+                    vg=self.vg_name, devices=self.vg.devices)
+            self._recent_vg.store(row)
+            self.vg.vg_size = int(row['vg_size']) / float(units.Gi)
+            policy.check_space(what, need_bytes, row, minimum)
+        self._recent_vg.debit(need_bytes)
         return row
 
     def _create_lv(self, name: str, size_gb: int, what: str,

@@ -70,6 +70,15 @@ shared_lvm_opts = [
                      'Enable only when no other cinder-volume service '
                      'manages the VG: its copies in flight carry the tag '
                      'too.'),
+    cfg.IntOpt('shared_lvm_vg_report_max_age',
+               default=10, min=0,
+               help='Seconds for which a create, snapshot or extend may '
+                    'check free space against the last VG report, debited '
+                    'with this service\'s own allocations since, instead '
+                    'of reading the VG again. A check that would refuse '
+                    'always reads the VG afresh, and LVM itself refuses '
+                    'an allocation that does not fit. 0 reads the VG '
+                    'before every allocation.'),
     cfg.IntOpt('shared_lvm_lock_timeout',
                default=300, min=1,
                help='Seconds to wait for the VG metadata lock shared by all '
