@@ -776,23 +776,25 @@ class SharedLVMDriver(driver.VolumeDriver):
                 name[1:]) is not None
         return volume_utils.extract_id_from_volume_name(name) is not None
 
+    def _unmanaged_lv(self, existing_ref, snapshot: bool) -> tuple:
+        """(name, report) of an LV Cinder may take over; else refuse."""
+        name, lv = self._manageable_lv(existing_ref, snapshot=snapshot)
+        if self._already_managed(name):
+            raise cinder_exception.ManageExistingAlreadyManaged(
+                volume_ref=name)
+        return name, lv
+
     @_lvm_errors
     def manage_existing_get_size(self, volume, existing_ref) -> int:
         # NOTE: Cinder asks for the size first; refuse a managed LV here
         # too, not only in manage_existing (doc/source/bad_input.rst).
-        name, lv = self._manageable_lv(existing_ref, snapshot=False)
-        if self._already_managed(name):
-            raise cinder_exception.ManageExistingAlreadyManaged(
-                volume_ref=name)
+        _name, lv = self._unmanaged_lv(existing_ref, snapshot=False)
         return datapath.gib_ceil(lv['size_bytes'])
 
     @_lvm_errors
     def manage_existing(self, volume, existing_ref):
         """Rename the LV to the volume's name, round it up to whole GiB."""
-        name, lv = self._manageable_lv(existing_ref, snapshot=False)
-        if self._already_managed(name):
-            raise cinder_exception.ManageExistingAlreadyManaged(
-                volume_ref=name)
+        name, lv = self._unmanaged_lv(existing_ref, snapshot=False)
         size_gb = datapath.gib_ceil(lv['size_bytes'])
         with self._metadata_lock():
             if lv['size_bytes'] != size_gb * units.Gi:
@@ -812,10 +814,7 @@ class SharedLVMDriver(driver.VolumeDriver):
 
     @_lvm_errors
     def manage_existing_snapshot_get_size(self, snapshot, existing_ref):
-        name, lv = self._manageable_lv(existing_ref, snapshot=True)
-        if self._already_managed(name):
-            raise cinder_exception.ManageExistingAlreadyManaged(
-                volume_ref=name)
+        _name, lv = self._unmanaged_lv(existing_ref, snapshot=True)
         return datapath.gib_ceil(lv['size_bytes'])
 
     @_lvm_errors
