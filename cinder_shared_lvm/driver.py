@@ -22,9 +22,6 @@ from cinder import interface
 from cinder import utils
 from cinder.volume import configuration
 from cinder.volume import driver
-# NOTE: imported for its options (lvm_type, lvm_mirrors), which are read
-# only to refuse a backend section copied from the stock LVM driver.
-from cinder.volume.drivers import lvm as cinder_lvm  # noqa: F401
 from cinder.volume import volume_utils
 from oslo_config import cfg
 from oslo_log import log as logging
@@ -89,6 +86,12 @@ class SharedLVMDriver(driver.VolumeDriver):
     def __init__(self, *args, **kwargs):
         super(SharedLVMDriver, self).__init__(*args, **kwargs)
         self.configuration.append_config_values(opts.shared_lvm_opts)
+        # NOTE: cinder's LVM driver registers lvm_type and lvm_mirrors,
+        # read only to refuse a section copied from the stock driver. It
+        # names objects.Volume at class level, so import it only here:
+        # cinder-volume has registered its objects by now, while a bare
+        # 'import cinder_shared_lvm.driver' has not.
+        from cinder.volume.drivers import lvm as cinder_lvm  # noqa: F401
         self.configuration.append_config_values(
             self._get_oslo_driver_opts('lvm_type', 'lvm_mirrors'))
         executor = self.configuration.safe_get('shared_lvm_executor')
