@@ -38,7 +38,9 @@ shared_lvm_opts = [
                          'A snapshot is a full, independent copy of the '
                          'volume: slower to create, but the volume stays a '
                          'plain LV that may be attached on several hosts.')],
-               help='How volume snapshots are made.'),
+               help='How volume snapshots are made. Change it to copy '
+                    'when volumes that have snapshots must still be '
+                    'multi-attached or live-migrated.'),
     cfg.IntOpt('shared_lvm_snapshot_size_percent',
                default=100, min=1, max=100,
                help='Size of a copy-on-write snapshot\'s store as a '
