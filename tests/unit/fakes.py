@@ -114,6 +114,22 @@ def pe_error(exit_code: int = 5, stderr: str = 'failed',
         exit_code=exit_code, stdout=stdout, stderr=stderr, cmd=cmd)
 
 
+def in_turn(*answers) -> Callable:
+    """A rule result that gives *answers* one per call, in order.
+
+    Each answer is a ``(stdout, stderr)`` pair or an exception to raise;
+    a call past the last answer fails the test with IndexError.
+    """
+    queue = list(answers)
+
+    def answer(_argv):
+        result = queue.pop(0)
+        if isinstance(result, BaseException):
+            raise result
+        return result
+    return answer
+
+
 GiB = 1 << 30
 
 

@@ -197,16 +197,8 @@ def test_connect_vg_not_visible_rescans_then_fails_clearly(fake, clock):
 
 def test_connect_finds_the_vg_after_a_rescan(fake, clock):
     conn = make_conn(fake, device_scan_attempts=3)
-    answers = [fakes.pe_error(5, 'Volume group not found'),
-               (lv_row(), '')]
-
-    def lvs(_argv):
-        answer = answers.pop(0)
-        if isinstance(answer, Exception):
-            raise answer
-        return answer
-
-    fake.add(('lvs',), lvs)
+    fake.add(('lvs',), fakes.in_turn(
+        fakes.pe_error(5, 'Volume group not found'), (lv_row(), '')))
     fake.add(('vgs',), fakes.pe_error(5, 'Volume group not found'))
     fake.add(LS, fakes.pe_error(2, 'No such file or directory'))
     conn.connect_volume(props())
@@ -217,15 +209,8 @@ def test_connect_finds_the_vg_after_a_rescan(fake, clock):
 def test_connect_waits_for_the_device_node(fake, clock):
     conn = make_conn(fake, activation_timeout=10)
     with_lv(fake)
-    answers = [fakes.pe_error(1, 'No such file'), ('', ''), ('%d' % SIZE, '')]
-
-    def blockdev(_argv):
-        answer = answers.pop(0)
-        if isinstance(answer, Exception):
-            raise answer
-        return answer
-
-    fake.add(GETSIZE, blockdev)
+    fake.add(GETSIZE, fakes.in_turn(
+        fakes.pe_error(1, 'No such file'), ('', ''), ('%d' % SIZE, '')))
     conn.connect_volume(props())
     assert fake.commands == [LVS, ACTIVATE, GETSIZE, GETSIZE, GETSIZE]
     assert clock.sleeps == [conn.DEVICE_POLL_INTERVAL] * 2

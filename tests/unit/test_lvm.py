@@ -452,15 +452,8 @@ def test_failure_carries_command_target_and_stderr(fake, writer):
 
 
 def test_segfault_is_retried(fake, writer):
-    answers = [fakes.pe_error(139, 'Segmentation fault'), ('', '')]
-
-    def lvchange(_argv):
-        answer = answers.pop(0)
-        if isinstance(answer, Exception):
-            raise answer
-        return answer
-
-    fake.add(('lvchange',), lvchange)
+    fake.add(('lvchange',), fakes.in_turn(
+        fakes.pe_error(139, 'Segmentation fault'), ('', '')))
     writer.activate_lv('volume-1')
     assert fake.names() == ['lvchange', 'lvchange']
 
