@@ -13,14 +13,13 @@ import uuid
 from bench import env  # noqa: F401  (import order)
 from cinder import context
 from cinder.tests.unit import fake_snapshot
-from cinder.tests.unit import fake_volume
-from cinder import objects
 from cinder.volume import configuration
 from cinder.volume import driver as cinder_driver
 from oslo_config import cfg
 
 from cinder_shared_lvm import connector as connmod
 from cinder_shared_lvm import driver as drvmod
+from tests import cinder_objects
 from tests.unit import fakes
 
 CONF = cfg.CONF
@@ -82,17 +81,7 @@ class _Bench(object):
         return drv
 
     def volume(self, attached_to=()):
-        vol = fake_volume.fake_volume_obj(self.ctx, id=str(uuid.uuid4()),
-                                          size=1)
-        atts = [objects.VolumeAttachment(
-            context=self.ctx, id=str(uuid.uuid4()), volume_id=vol.id,
-            attached_host=h, attach_status='attached', connector={})
-            for h in attached_to]
-        vol.volume_attachment = objects.VolumeAttachmentList(
-            context=self.ctx, objects=atts)
-        vol.attach_status = 'attached' if atts else 'detached'
-        vol.status = 'in-use' if atts else 'available'
-        return vol
+        return cinder_objects.volume(self.ctx, attached_to=attached_to)
 
     def snapshot(self, vol):
         snap = fake_snapshot.fake_snapshot_obj(

@@ -18,8 +18,6 @@ from bench import env
 from bench import populate as pop
 from bench import timing
 from cinder import context
-from cinder.tests.unit import fake_volume
-from cinder import objects
 from cinder.volume import configuration
 from cinder.volume import driver as cinder_driver
 from oslo_concurrency import processutils
@@ -28,6 +26,7 @@ from cinder_shared_lvm.cmd import main as cli
 from cinder_shared_lvm.cmd import prepare
 from cinder_shared_lvm import driver as drvmod
 from cinder_shared_lvm import lvm
+from tests import cinder_objects
 
 # NOTE: archive=0: LVM would otherwise keep a copy of the whole metadata
 # (megabytes at 10,000+ LVs) in /etc/lvm/archive for every write, for 30
@@ -125,12 +124,7 @@ def make_driver(hvg):
 
 
 def _volume(ctx, tag):
-    vol = fake_volume.fake_volume_obj(ctx, id=str(uuid.uuid4()), size=1)
-    vol.volume_attachment = objects.VolumeAttachmentList(context=ctx,
-                                                         objects=[])
-    vol.attach_status = 'detached'
-    vol.status = 'available'
-    return vol
+    return cinder_objects.volume(ctx)
 
 
 def measure_point(hvg, drv, ctx, rounds):

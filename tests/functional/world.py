@@ -16,9 +16,7 @@ import uuid
 
 from cinder import context
 from cinder import coordination
-from cinder import objects
 from cinder.tests.unit import fake_snapshot
-from cinder.tests.unit import fake_volume
 from cinder.volume import configuration
 from cinder.volume import driver as cinder_driver
 from oslo_config import cfg
@@ -26,6 +24,7 @@ from oslo_config import cfg
 from cinder_shared_lvm.cmd import main as cli
 from cinder_shared_lvm import connector as connmod
 from cinder_shared_lvm import driver as drvmod
+from tests import cinder_objects
 
 CONF = cfg.CONF
 CINDER_NODE = 'cinder-node'
@@ -126,13 +125,7 @@ class World(object):
     # -- cinder objects ------------------------------------------------------
 
     def volume(self, size: int = 1, **updates):
-        updates.setdefault('id', str(uuid.uuid4()))
-        vol = fake_volume.fake_volume_obj(self.ctx, size=size, **updates)
-        vol.volume_attachment = objects.VolumeAttachmentList(
-            context=self.ctx, objects=[])
-        vol.attach_status = 'detached'
-        vol.status = 'available'
-        return vol
+        return cinder_objects.volume(self.ctx, size=size, **updates)
 
     def snapshot(self, volume):
         snap = fake_snapshot.fake_snapshot_obj(
@@ -149,15 +142,11 @@ class World(object):
             volume, self.connector_properties(host))
         assert info['driver_volume_type'] == 'shared_lvm', info
         device = self.connector(host).connect_volume(info['data'])
-        atts = list(volume.volume_attachment.objects)
-        atts.append(objects.VolumeAttachment(
-            context=self.ctx, id=str(uuid.uuid4()), volume_id=volume.id,
-            attached_host=host, attach_status='attached',
-            connector={'host': host}, connection_info=info))
-        volume.volume_attachment = objects.VolumeAttachmentList(
-            context=self.ctx, objects=atts)
-        volume.attach_status = 'attached'
-        volume.status = 'in-use'
+        att = cinder_objects.attachment(self.ctx, volume, host,
+                                        connector={'host': host},
+                                        connection_info=info)
+        cinder_objects.set_attachments(
+            self.ctx, volume, list(volume.volume_attachment.objects) + [att])
         return device['path']
 
     def detach(self, volume, host: str, force: bool = False) -> None:
@@ -171,13 +160,9 @@ class World(object):
     def forget_attachment(self, volume, host: str) -> None:
         """What Cinder does on terminate_connection/attachment-delete."""
         self.driver.terminate_connection(volume, {'host': host})
-        atts = [a for a in volume.volume_attachment.objects
-                if a.attached_host != host]
-        volume.volume_attachment = objects.VolumeAttachmentList(
-            context=self.ctx, objects=atts)
-        if not atts:
-            volume.attach_status = 'detached'
-            volume.status = 'available'
+        cinder_objects.set_attachments(
+            self.ctx, volume, [a for a in volume.volume_attachment.objects
+                               if a.attached_host != host])
 
     @staticmethod
     def _attachment(volume, host):

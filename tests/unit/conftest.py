@@ -12,16 +12,16 @@ os.environ.setdefault('OS_CINDER_DISABLE_EVENTLET_PATCHING', 'true')
 import cinder.tests.unit  # noqa: E402,F401  (must come first)
 from cinder.tests.unit import fake_constants as fake  # noqa: E402
 from cinder.tests.unit import fake_snapshot  # noqa: E402
-from cinder.tests.unit import fake_volume  # noqa: E402
 
 from unittest import mock  # noqa: E402
 
 from cinder import context  # noqa: E402
 from cinder import coordination  # noqa: E402
-from cinder import objects  # noqa: E402
 from cinder.volume import volume_utils  # noqa: E402
 from oslo_config import cfg  # noqa: E402
 import pytest  # noqa: E402
+
+from tests import cinder_objects  # noqa: E402
 
 CONF = cfg.CONF
 
@@ -57,17 +57,11 @@ def make_volume(ctx):
     """Build a Volume object; ``attached_to=['host1']`` adds attachments."""
     def _make(attached_to=(), attach_status='attached', **updates):
         updates.setdefault('id', fake.VOLUME_ID)
-        updates.setdefault('size', 1)
-        vol = fake_volume.fake_volume_obj(ctx, **updates)
-        atts = [objects.VolumeAttachment(
-            context=ctx, id=fake.ATTACHMENT_ID, volume_id=vol.id,
-            attached_host=host, attach_status=attach_status, connector={})
-            for host in attached_to]
-        vol.volume_attachment = objects.VolumeAttachmentList(
-            context=ctx, objects=atts)
-        if atts:
-            vol.attach_status = 'attached'
-            vol.status = 'in-use'
+        vol = cinder_objects.volume(ctx, **updates)
+        cinder_objects.set_attachments(ctx, vol, [
+            cinder_objects.attachment(ctx, vol, host, attach_status,
+                                      id=fake.ATTACHMENT_ID)
+            for host in attached_to])
         return vol
     return _make
 
