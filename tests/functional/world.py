@@ -100,6 +100,9 @@ class World(object):
         drv = drvmod.SharedLVMDriver(configuration=conf,
                                      execute=self.node(host).execute,
                                      host='%s@%s' % (host, self.backend))
+        # NOTE: no database: the volume objects, shared by every thread of
+        # a test, hold the attachments the driver re-reads.
+        drv._read_attachments = cinder_objects.attachments_of
         # NOTE: the driver registers its options in the backend's group;
         # only then can they be set, as cinder.conf would.
         for key, value in dict(self.overrides, **overrides).items():

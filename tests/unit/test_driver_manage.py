@@ -291,7 +291,8 @@ def image_service():
 
 
 def test_copy_image_to_volume_converts_through_executor(
-        drv, executor, ctx, image_service, image_tmp, make_volume):
+        drv, executor, ctx, fake_vg, image_service, image_tmp, make_volume):
+    fake_vg.add_lv(VOL)
     with mock.patch.object(image_utils, 'fetch') as fetch, \
             mock.patch.object(image_utils, 'qemu_img_info',
                               return_value=_qemu_info()) as info, \
@@ -302,7 +303,7 @@ def test_copy_image_to_volume_converts_through_executor(
                                   image_tmp, None, None)
     info.assert_called_once_with(image_tmp, run_as_root=False)
     assert executor.commands == [
-        *activate(ref(VOL)),
+        fakes.lvs(ref(VOL)), *activate(ref(VOL)),
         ('qemu-img', 'convert', '-O', 'raw', '-t', 'none', '-f', 'qcow2',
          image_tmp, path(VOL)),
         deactivate(ref(VOL))]
@@ -329,7 +330,8 @@ def test_copy_image_to_volume_refuses_unsafe_images(
 
 
 def test_copy_image_to_volume_deactivates_on_failure(
-        drv, executor, ctx, image_service, image_tmp, make_volume):
+        drv, executor, ctx, fake_vg, image_service, image_tmp, make_volume):
+    fake_vg.add_lv(VOL)
     executor.add(('qemu-img',), fakes.pe_error(1, 'convert failed'))
     with mock.patch.object(image_utils, 'fetch'), \
             mock.patch.object(image_utils, 'qemu_img_info',
