@@ -158,6 +158,7 @@ class ManageMixin(object):
         origin's attachments under the lock.
         """
         origin = snapshot.volume
+        self._pause('manage-snapshot:before-lock')
         with self._family(origin.name, 'manage snapshot %s' % snapshot.id):
             name, lv = self._manageable_lv(existing_ref, snapshot=True)
             if lv['origin'] != origin.name:
@@ -170,6 +171,7 @@ class ManageMixin(object):
                     volume_ref=name)
             policy.check_family_change('manage a snapshot of',
                                        self._fresh(origin), lv)
+            self._pause('manage-snapshot:decided')
             with self._metadata_lock():
                 self.vg.rename_volume(name, names.snapshot_lv_name(snapshot))
         return None
