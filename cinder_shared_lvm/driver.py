@@ -13,6 +13,7 @@ host with the LVs active only for the copy (``datapath``).
 """
 
 import contextlib
+import re
 import socket
 
 from cinder import context as cinder_context
@@ -53,6 +54,7 @@ COPY_SNAPSHOT_TAG = names.COPY_SNAPSHOT_TAG
 INCOMPLETE_TAG = names.INCOMPLETE_TAG
 snapshot_lv_name = names.snapshot_lv_name
 _lvm_errors = names.lvm_errors
+WRITER_TAG_PREFIX = 'cslvm-writer='
 # Extra share of a 100% COW store: the exception store needs a little more
 # than the origin; lvcreate trims a request above the maximum it can use.
 _COW_OVERHEAD = 1.01
@@ -171,7 +173,47 @@ class SharedLVMDriver(manage.ManageMixin, driver.VolumeDriver):
                  '%(uuid)s) on %(devices)s',
                  {'backend': self.backend_name, 'vg': self.vg_name,
                   'uuid': self.vg.vg_uuid, 'devices': self.vg.devices})
+        self._claim_vg()
         self._recover_after_restart()
+
+    def _writer_tag(self) -> str:
+        # NOTE: LVM tags allow [A-Za-z0-9_+.-/=!:&#]; a service host is
+        # host@backend, so '@' becomes ':'.
+        return WRITER_TAG_PREFIX + re.sub(r'[^A-Za-z0-9_+.\-/=!:&#]', '_',
+                                          (self.host or self.hostname)
+                                          .replace('@', ':'))
+
+    def _claim_vg(self) -> None:
+        """Refuse to start where another service writes the VG.
+
+        One cinder-volume service writes a VG (SUPPORTS_ACTIVE_ACTIVE is
+        False; Cinder itself refuses it in a ``cluster``): the family
+        locks and the in-process use counts hold only within it. The VG
+        carries the writer's name as a tag; a second service with another
+        name, or a second backend section on the same VG, is refused.
+        Its limit: two processes that share one service name (the same
+        ``backend_host`` running twice) look the same; fence the passive
+        node (doc/source/safety.rst, "How many services").
+        """
+        mine = self._writer_tag()
+        claims = [t for t in self.vg.vg_tags()
+                  if t.startswith(WRITER_TAG_PREFIX)]
+        others = [t for t in claims if t != mine]
+        if others:
+            raise exc.InvalidRequest(
+                reason='VG %s is written by cinder-volume service %s '
+                       '(VG tag %s); only one service may write a VG. If '
+                       'that service is gone for good, release it with '
+                       '"vgchange --deltag %s %s" and restart; to fail one '
+                       'service over between hosts, give both the same '
+                       'backend_host' % (
+                           self.vg_name, others[0][len(WRITER_TAG_PREFIX):],
+                           others[0], others[0], self.vg_name))
+        if not claims:
+            with self._metadata_lock():
+                self.vg.add_vg_tag(mine)
+            LOG.info('VG %s is now written by %s (VG tag %s)', self.vg_name,
+                     self.host, mine)
 
     def _recover_after_restart(self) -> dict:
         """Deal with what a crash or restart of this service left behind.

@@ -449,6 +449,17 @@ class SharedLVM(brick_lvm.LVM):
                   self.lv_ref(snapshot_name),
                   target=self.lv_ref(snapshot_name), write=True)
 
+    def vg_tags(self) -> list:
+        """The VG's tags (read only at setup: not part of vg_report)."""
+        out, _err = self._run('vgs', '--noheadings', '-o', 'vg_tags',
+                              '--readonly', self.vg_name,
+                              target=self.vg_name)
+        return [t for t in out.strip().split(',') if t]
+
+    def add_vg_tag(self, tag: str) -> None:
+        self._run('vgchange', '--addtag', validate_tag(tag), self.vg_name,
+                  target=self.vg_name, write=True)
+
     def set_autoactivation(self, name: str, enabled: bool = False) -> None:
         """Set an LV's autoactivation flag (an LV made outside Cinder may
         have it on, and a compute host would then activate it at boot)."""

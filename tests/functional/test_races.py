@@ -135,21 +135,25 @@ class Env(object):
 
 
 @pytest.fixture(scope='module')
-def env(world_factory):
+def env(world_factory, pytestconfig):
     w = world_factory(vg_name=VG)
     w.prepare_vg()
     w.setup_driver()
     yield Env(w)
-    _print_report()
+    _print_report(pytestconfig.pluginmanager.get_plugin('terminalreporter'))
     w.remove_vg()
 
 
-def _print_report():
-    lines = ['', 'race suite: %d scenarios' % len(REPORTS)]
+def _print_report(terminal):
+    lines = ['', 'race suite: %d scenarios, %d monitor samples' % (
+        len(REPORTS), sum(r.samples for r in REPORTS))]
     for rep in REPORTS:
-        lines.append('  %-55s %s; monitor %d samples' % (
+        lines.append('  %-50s %s; monitor %d samples' % (
             rep.scenario, '; '.join(rep.outcomes), rep.samples))
-    sys.__stdout__.write('\n'.join(lines) + '\n')
+    if terminal is not None:
+        terminal.write_line('\n'.join(lines))
+    else:
+        sys.stderr.write('\n'.join(lines) + '\n')
     path = os.environ.get('CSLVM_RACE_REPORT')
     if path:
         with open(path, 'a') as out:

@@ -95,12 +95,18 @@ class World(object):
         self.node().execute('pvremove', '-ff', '-y', LUN,
                             check_exit_code=False)
 
-    def make_driver(self, host: str = CINDER_NODE, **overrides):
+    def make_driver(self, host: str = CINDER_NODE, service_host=None,
+                    **overrides):
+        """A driver whose commands run on rig host *host*.
+
+        :param service_host: its Cinder service name (host@backend); by
+                             default *host*'s
+        """
         conf = configuration.Configuration(cinder_driver.volume_opts,
                                            config_group=self.backend)
-        drv = drvmod.SharedLVMDriver(configuration=conf,
-                                     execute=self.node(host).execute,
-                                     host='%s@%s' % (host, self.backend))
+        drv = drvmod.SharedLVMDriver(
+            configuration=conf, execute=self.node(host).execute,
+            host=service_host or '%s@%s' % (host, self.backend))
         # NOTE: no database: the volume objects, shared by every thread of
         # a test, hold the attachments the driver re-reads.
         drv._read_attachments = cinder_objects.attachments_of

@@ -152,6 +152,7 @@ class FakeVG(object):
         self.mda_size = mda_size
         self.mda_free = mda_free
         self.autoactivation = autoactivation
+        self.tags = []
         self.lvs = {}
 
     def add_lv(self, name: str, size: int = GiB, attr: str = '-wi-------',
@@ -176,7 +177,14 @@ class FakeVG(object):
     def _vgs(self, argv: tuple) -> tuple:
         if argv[-1] != self.name:
             raise pe_error(5, '  Volume group "%s" not found' % argv[-1])
+        if argv[argv.index('-o') + 1] == 'vg_tags':
+            return '  %s\n' % ','.join(self.tags), ''
         return self.vgs_output(), ''
+
+    def _vgchange(self, argv: tuple) -> tuple:
+        if '--addtag' in argv:
+            self.tags.append(argv[argv.index('--addtag') + 1])
+        return '', ''
 
     def _lvs(self, argv: tuple) -> tuple:
         target = argv[-1]
@@ -189,7 +197,8 @@ class FakeVG(object):
         return self.lvs_output([lv]), ''
 
     def rules(self) -> list:
-        return [(('vgs',), self._vgs), (('lvs',), self._lvs)]
+        return [(('vgs',), self._vgs), (('lvs',), self._lvs),
+                (('vgchange', '--addtag'), self._vgchange)]
 
 
 # -- expected argv of the LVM layer (``--config`` stripped) ----------------

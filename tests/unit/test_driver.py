@@ -54,8 +54,14 @@ def test_setup_reads_vg_through_the_executor(make_driver, executor):
     drv = make_driver(setup=False)
     drv.do_setup(None)
     drv.check_for_setup_error()
-    # NOTE: the second lvs looks for LVs a crash left incomplete or active
-    assert executor.commands == [vgs(VG), lvs(VG), lvs(VG)]
+    # NOTE: the VG's tags say which service writes it (claimed here, as
+    # none did); the second lvs looks for LVs a crash left incomplete or
+    # active
+    assert executor.commands == [
+        vgs(VG), lvs(VG), ('vgs', '--noheadings', '-o', 'vg_tags',
+                           '--readonly', VG),
+        ('vgchange', '--addtag', 'cslvm-writer=cinder:backend1', VG),
+        lvs(VG)]
     assert drv.vg.vg_uuid == 'VG-UUID-1'
     # every LVM command carries the config confined to the shared PV
     for argv, kwargs in executor.calls:
@@ -91,6 +97,26 @@ def test_setup_refuses_missing_vg(make_driver, fake_vg):
     drv.do_setup(None)
     with pytest.raises(exc.SharedLVMDriverError, match='not visible'):
         drv.check_for_setup_error()
+
+
+def test_setup_refuses_a_vg_another_service_writes(make_driver, fake_vg,
+                                                   executor):
+    """Hole 14: one writing service per VG until active-active lands."""
+    fake_vg.tags = ['cslvm-writer=other-host:backend1']
+    drv = make_driver(setup=False)
+    drv.do_setup(None)
+    with pytest.raises(exc.InvalidRequest) as err:
+        drv.check_for_setup_error()
+    assert 'other-host:backend1' in str(err.value)
+    assert 'vgchange --deltag cslvm-writer=other-host:backend1' in str(
+        err.value)
+    assert not [c for c in executor.commands if fakes.is_metadata_write(c)]
+
+
+def test_setup_accepts_its_own_claim(make_driver, fake_vg, executor):
+    fake_vg.tags = ['cslvm-writer=cinder:backend1']
+    make_driver()
+    assert fake_vg.tags == ['cslvm-writer=cinder:backend1']
 
 
 def test_setup_warns_on_vg_autoactivation(make_driver, fake_vg, caplog):
@@ -496,7 +522,8 @@ def test_setup_reports_incomplete_copy_and_keeps_it(make_driver, executor,
     drv.do_setup(None)
     drv.check_for_setup_error()
     assert VOL in caplog.text and 'never finished' in caplog.text
-    assert not [c for c in executor.commands if fakes.is_metadata_write(c)]
+    assert not [c for c in executor.commands if fakes.is_metadata_write(c)
+                and c[0] != 'vgchange']         # the writer's claim
 
 
 def test_setup_removes_incomplete_copy_when_asked(make_driver, executor,
