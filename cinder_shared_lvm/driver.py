@@ -6,10 +6,12 @@ SAN. There is no target: exports are no-ops and ``initialize_connection``
 hands the compute host what it needs to activate the LV
 (doc/source/contract.rst).
 
-Safety (DESIGN.md section 4): the checks of ``policy`` run before any
-metadata change; every metadata change runs under one lock per VG, shared
-by all cinder-volume services that manage the VG; data copies run on this
-host with the LVs active only for the copy (``datapath``).
+Safety (doc/source/safety.rst): every operation that reads or changes a
+snapshot family takes the family's lock, re-reads the attachments and the
+LV under it and decides there (``policy``); metadata writes also take the
+VG lock, always after the family lock (``family``); data copies run on
+this host with the source leased, active only while copies use it
+(``datapath``).
 """
 
 import contextlib

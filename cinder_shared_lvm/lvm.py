@@ -1,7 +1,7 @@
 """The one LVM command layer, for both sides of a shared volume group.
 
 ``SharedLVM`` builds on os-brick's ``LVM`` and closes the gaps that matter on
-a shared LUN (DESIGN.md section 5):
+a shared LUN (doc/source/safety.rst):
 
 * every command carries the same ``--config``, confined to the shared PVs,
   with no hints, no udev device list and no devices file; os-brick ignores
@@ -482,7 +482,7 @@ class SharedLVM(brick_lvm.LVM):
 
         A fresh activation loads the table from the metadata this command
         has just read. An LV that is already active here keeps its old
-        table: call ``refresh_lv`` for it (DESIGN.md rule 4).
+        table: call ``refresh_lv`` for it (safety rule 4).
 
         :param exclusive: ask for ``-aey``; with lvmlockd this takes the
                           exclusive lock that a snapshot family needs
@@ -496,7 +496,7 @@ class SharedLVM(brick_lvm.LVM):
     def refresh_lv(self, name: str) -> None:
         """Reload an active LV's table from the metadata on disk.
 
-        Another host may have extended the LV (DESIGN.md rule 4).
+        Another host may have extended the LV (safety rule 4).
         """
         self._run('lvchange', '--refresh', self.lv_ref(name),
                   target=self.lv_ref(name))
