@@ -37,6 +37,7 @@ import pytest
 from cinder_shared_lvm import family
 from tests.functional import inject
 from tests.functional import races
+from tests.functional import world as worldmod
 
 pytestmark = pytest.mark.functional
 
@@ -506,4 +507,43 @@ def test_revert_whose_deactivation_fails_keeps_the_snapshot(env):
     assert found['deactivated'] == [sc.vol.name]
     assert w.stale_dm_devices() == {}
     data_ok(w, sc)
+    _remove_all(env, w.lvs())
+
+
+def _next_extents(env) -> str:
+    """Where the VG puts its next 1 GiB LV (lvcreate allocates first fit)."""
+    drv = env.drv
+    with drv._metadata_lock():
+        drv.vg.create_volume('probe', '1g')
+    out, _err = env.w.node().execute(
+        'lvs', '--noheadings', '-o', 'seg_pe_ranges', '%s/probe' % VG)
+    with drv._metadata_lock():
+        drv.vg.delete('probe')
+    return out.strip()
+
+
+def test_a_failed_copy_leaves_no_tenant_data_on_free_extents(env):
+    """The copy is done, then its last step fails: the undo must clear the
+    new LV before freeing it (lvcreate -Zn does not zero for the next)."""
+    w = env.w
+    sc = Scenario(env, [o for o in OPS if o.name == 'clone'][0], 'single',
+                  'undo-clear')
+    sc.build()
+    where = _next_extents(env)
+    node = w.node()
+    inject.install(node, 'lvchange')
+    # activate+refresh of source and target, two deactivations, then the
+    # --deltag that marks the copy complete fails
+    inject.arm(node, 'lvchange', 6)
+    with pytest.raises(Exception, match='injected failure'):
+        env.clear_drv.create_cloned_volume(_new_volume(env, sc), sc.vol)
+    assert not inject.disarm(node, 'lvchange')
+    assert sc.new.name not in w.lvs()
+    assert _next_extents(env) == where
+    with env.drv._metadata_lock():
+        env.drv.vg.create_volume('probe', '1g')
+    with w.on_node('probe') as path:
+        seen = w.checksum(NODE, path, 1)
+    assert seen != sc.data.sum_a, 'tenant data left on freed extents'
+    assert seen == worldmod.sha256(bytes(races.MIB))
     _remove_all(env, w.lvs())
