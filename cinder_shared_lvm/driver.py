@@ -976,7 +976,10 @@ class SharedLVMDriver(manage.ManageMixin, driver.VolumeDriver):
             return keep
         original = CONF.volume_name_template % volume.id
         try:
-            with self._metadata_lock():
+            # NOTE: the migrated LV's family; the original name is free
+            # (its volume is gone), so no second family lock is needed.
+            with self._family(new_volume.name, 'rename migrated volume %s'
+                              % volume.id), self._metadata_lock():
                 self.vg.rename_volume(new_volume.name, original)
         except lvm_exception.SharedLVMError as err:
             LOG.warning('Could not rename LV %s back to %s (%s); the '
