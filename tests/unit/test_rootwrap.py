@@ -171,6 +171,8 @@ HOSTILE = [
      ['dmsetup', 'remove', '--force', 'other--vg-volume--1'], True),
     ('dmsetup remove of a device named like ours after a dash',
      ['dmsetup', 'remove', 'cinder--shared--x-y'], True),
+    ('dmsetup remove in the VG named cinder-shared-',
+     ['dmsetup', 'remove', 'cinder--shared---x'], True),
     ('dmsetup table with keys', ['dmsetup', 'table', '--showkeys'], True),
     ('dmsetup suspend', ['dmsetup', 'suspend', DM], True),
     ('blockdev on a local disk', ['blockdev', '--setrw', '/dev/sda'], True),
@@ -217,7 +219,7 @@ HOSTILE = [
      lvm_argv('lvextend', '-L', '2g', '%s/%s' % (VG, LV),
               config=_exe_config('global { lvresize_fs_helper_executable='
                                  '"/tmp/x" } ')), True),
-    ('--config that scans every disk',
+    ('--config for other devices',
      lvm_argv('lvs', *REPORT, '-o', LV_FIELDS, VG,
               config=lvm.build_lvm_config(['/dev/sda'], False)), True),
     ('a second --config',
