@@ -22,6 +22,9 @@ import sys
 from cinder_shared_lvm import lvm
 from tests.unit import fakes
 
+# The JSON file to write the record to at the end of a session.
+RECORD_ENV = 'SHARED_LVM_RECORD_COMMANDS'
+
 # Where a command runs. Only ROOTWRAP commands pass through
 # cinder-rootwrap; the others never reach it.
 ROOTWRAP = 'rootwrap'

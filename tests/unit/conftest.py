@@ -140,7 +140,6 @@ def drv(make_driver):
 # tests/unit/cmdrecord.py); test_rootwrap checks each one against the
 # generated rootwrap filters, so that test runs after every other one.
 
-RECORD_ENV = 'SHARED_LVM_RECORD_COMMANDS'
 RECORDED_TEST = 'tests/unit/test_rootwrap.py::test_every_recorded_command'
 
 
@@ -178,7 +177,7 @@ def record_tmp_path(request):
 
 
 def pytest_sessionfinish(session, exitstatus):
-    path = os.environ.get(RECORD_ENV)
+    from tests.unit import cmdrecord
+    path = os.environ.get(cmdrecord.RECORD_ENV)
     if path:
-        from tests.unit import cmdrecord
         cmdrecord.RECORD.dump(path)

@@ -25,7 +25,6 @@ from cinder_shared_lvm import exception
 from cinder_shared_lvm import lvm
 from cinder_shared_lvm import rootwrap_filters as rf
 from tests.unit import cmdrecord
-from tests.unit import conftest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
@@ -303,7 +302,8 @@ def _record_of_this_session(request):
     """This session's record if it ran the whole unit suite, else None."""
     session = request.session
     ran = {item.nodeid.split('::', 1)[0] for item in session.items}
-    if request.config.shared_lvm_deselected or not _unit_modules() <= ran:
+    if (getattr(request.config, 'shared_lvm_deselected', True) or
+            not _unit_modules() <= ran):
         return None
     return {'calls': cmdrecord.RECORD.calls,
             'backends': [[vg, list(devs), conf] for vg, devs, conf in
@@ -314,7 +314,7 @@ def _record_of_a_full_run(tmp_path):
     """Run the unit suite in a subprocess that records its commands."""
     out = tmp_path / 'record.json'
     env = dict(os.environ, OS_CINDER_DISABLE_EVENTLET_PATCHING='true')
-    env[conftest.RECORD_ENV] = str(out)
+    env[cmdrecord.RECORD_ENV] = str(out)
     proc = subprocess.run(
         [sys.executable, '-m', 'pytest', 'tests/unit', '-q',
          '-p', 'no:cacheprovider', '--ignore=tests/unit/test_rootwrap.py'],
