@@ -1,3 +1,15 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
 """``rootwrap-filters``: the cinder-rootwrap filters of one backend.
 
 The filters pin the VG, the exact ``--config`` built from its devices and
@@ -44,18 +56,29 @@ def add_parser(subparsers, parents):
     return parser
 
 
-def image_conversion_dir(config_file) -> str:
-    """cinder.conf's image_conversion_dir, as oslo.config would read it."""
-    if not config_file:
-        return _STATE_PATH + '/conversion'
+def config_files(args) -> list:
+    """The cinder.conf files the options name, in oslo.config's order."""
+    files = args.config_file or []
+    files = [files] if isinstance(files, str) else list(files)
+    if getattr(args, 'config_dir', None):
+        files = common.config_paths(files, args.config_dir)
+    return files
+
+
+def image_conversion_dir(paths: list) -> str:
+    """cinder.conf's image_conversion_dir, as oslo.config would read it.
+
+    A later file overrides an earlier one, as in oslo.config.
+    """
     # NOTE: no interpolation: cinder.conf holds '%' in logging formats;
     # '$state_path' is oslo.config's own substitution, done here.
     parser = configparser.ConfigParser(interpolation=None, strict=False)
-    try:
-        with open(config_file, encoding='utf-8') as conf:
-            parser.read_file(conf)
-    except (OSError, configparser.Error) as err:
-        raise common.CLIError('Cannot read %s: %s' % (config_file, err))
+    for path in paths:
+        try:
+            with open(path, encoding='utf-8') as conf:
+                parser.read_file(conf)
+        except (OSError, configparser.Error) as err:
+            raise common.CLIError('Cannot read %s: %s' % (path, err))
     defaults = parser.defaults()
     state_path = defaults.get('state_path', _STATE_PATH)
     value = defaults.get('image_conversion_dir', '$state_path/conversion')
@@ -75,7 +98,7 @@ def run(ctx: common.Context, args) -> common.Outcome:
                               'never goes into root filters. Nothing was '
                               'written.', exit_code=2)
     image_dir = (args.image_conversion_dir or
-                 image_conversion_dir(args.config_file))
+                 image_conversion_dir(config_files(args)))
     backend = rootwrap_filters.Backend(ctx.vg, tuple(ctx.devices))
     try:
         text = rootwrap_filters.generate([backend], image_dir)
