@@ -95,6 +95,9 @@ LV_PATH = P('/dev/{vg}/' + _LV)                # the LV's udev link
 # The layers of a snapshot family: the origin's '-real' and a snapshot's
 # '-cow'. Removing them is part of detaching a family (DESIGN.md rule 7).
 DM_LAYER_NAME = P('{vg_dm}-' + _LV_DM + '(?:-real|-cow)?')
+DM_PATH = P('/dev/mapper/{vg_dm}-' + _LV_DM)
+# NOTE: the VG's UUID is not known where the file is generated, so a dm
+# UUID is pinned to LVM's form only; no --force goes with it.
 DM_UUID = P(r'LVM-[A-Za-z0-9]{64}(?:-real|-cow)?')
 TAG = P(r'[A-Za-z0-9_+./=!:&#][A-Za-z0-9_+./=!:&#-]*')
 SIZE = P(r'[1-9][0-9]*[bkmgtBKMGT]?')
@@ -135,7 +138,9 @@ LVM_SHAPES = (
     (BOTH, 'vgs', _REPORT + ('-o', FIELDS, '--readonly', P('{vg}'))),
     (BOTH, 'lvs', _REPORT + ('-o', FIELDS, P('{vg}'))),
     (BOTH, 'lvs', _REPORT + ('-o', FIELDS, LV_REF)),
+    (BOTH, 'vgs', ('--noheadings', '-o', FIELDS, '--readonly', P('{vg}'))),
     (BOTH, 'pvs', _REPORT + ('-o', FIELDS, '--readonly')),
+    (WRITER, 'vgchange', (P('--addtag|--deltag'), TAG, P('{vg}'))),
     (WRITER, 'lvcreate', ('-n', LV, '-L', SIZE, Rep(('--addtag', TAG), 0, 4),
                           '-an', '-Zn', '--setautoactivation', 'n', '--yes',
                           P('{vg}'))),
@@ -165,8 +170,11 @@ HOST_SHAPES = (
     ('qemu-img', 'convert', '-O', 'raw', LV_PATH, IMAGE_FILE),
     ('blockdev', '--getsize64', LV_PATH),
     ('blockdev', '--flushbufs', LV_PATH),
+    ('blockdev', '--flushbufs', DM_PATH),
     ('tee', '-a', SCSI_SCAN),                # stdin is "- - -"
     ('dmsetup', 'remove', Opt('--force'), Opt('--deferred'), DM_LAYER_NAME),
+    ('dmsetup', 'remove', Opt('--deferred'), '-u', DM_UUID),
+    ('dmsetup', 'wipe_table', DM_LAYER_NAME),
     ('dmsetup', 'info', '-c', '--noheadings', '--separator', '|', '-o',
      FIELDS, Opt(DM_LAYER_NAME)),
     ('dmsetup', 'info', '-c', '--noheadings', '--separator', '|', '-o',

@@ -54,18 +54,29 @@ _CLI_MODULES = ('cinder_shared_lvm.cmd',)
 
 
 def scope_of_caller(kwargs: dict) -> str:
+    """Where the command runs, from the package's outermost frame.
+
+    NOTE: the outermost frame is the entry point (a driver method, a
+    connector method, a CLI command): the connector calls helpers of the
+    CLI's modules, and the CLI calls the LVM layer.
+    """
     if not kwargs.get('run_as_root'):
         return NOT_ROOT
+    entry = None
     frame = sys._getframe(1)
     while frame is not None:
-        module = frame.f_globals.get('__name__', '')
-        if module.startswith(_CLI_MODULES):
-            return OPERATOR_CLI
-        if module.startswith(_PRIVSEP_MODULES) or (
-                module.startswith('cinder_shared_lvm.') and
-                frame.f_code.co_name in _PRIVSEP_FUNCTIONS):
-            return OS_BRICK_PRIVSEP
+        if frame.f_globals.get('__name__', '').startswith(
+                'cinder_shared_lvm'):
+            entry = frame
         frame = frame.f_back
+    if entry is None:
+        return ROOTWRAP
+    module = entry.f_globals['__name__']
+    if module.startswith(_CLI_MODULES):
+        return OPERATOR_CLI
+    if (module.startswith(_PRIVSEP_MODULES) or
+            entry.f_code.co_name in _PRIVSEP_FUNCTIONS):
+        return OS_BRICK_PRIVSEP
     return ROOTWRAP
 
 
