@@ -54,7 +54,12 @@ from cinder_shared_lvm import lvm
 
 DEFAULT_IMAGE_CONVERSION_DIR = '/var/lib/cinder/conversion'
 
-Backend = collections.namedtuple('Backend', 'vg devices')
+# uuid: the VG's UUID (vgs -o vg_uuid), to pin dm UUIDs to the VG; None
+# leaves them pinned to LVM's form only.
+Backend = collections.namedtuple('Backend', 'vg devices uuid',
+                                 defaults=(None,))
+_VG_UUID_RE = re.compile(
+    r'^[A-Za-z0-9]{6}(-[A-Za-z0-9]{4}){5}-[A-Za-z0-9]{6}\Z')
 
 
 class P(object):
@@ -96,9 +101,9 @@ LV_PATH = P('/dev/{vg}/' + _LV)                # the LV's udev link
 # '-cow'. Removing them is part of detaching a family (DESIGN.md rule 7).
 DM_LAYER_NAME = P('{vg_dm}-' + _LV_DM + '(?:-real|-cow)?')
 DM_PATH = P('/dev/mapper/{vg_dm}-' + _LV_DM)
-# NOTE: the VG's UUID is not known where the file is generated, so a dm
-# UUID is pinned to LVM's form only; no --force goes with it.
-DM_UUID = P(r'LVM-[A-Za-z0-9]{64}(?:-real|-cow)?')
+# NOTE: LVM's dm UUID is LVM-<VG UUID><LV UUID>, without dashes. Without
+# the VG's UUID it is pinned to LVM's form only, so no --force goes with it.
+DM_UUID = P(r'LVM-{vg_uuid}[A-Za-z0-9]{32}(?:-real|-cow)?')
 TAG = P(r'[A-Za-z0-9_+./=!:&#][A-Za-z0-9_+./=!:&#-]*')
 SIZE = P(r'[1-9][0-9]*[bkmgtBKMGT]?')
 FIELDS = P(r'[a-z_]+(?:\x2c[a-z_]+)*')   # report columns
@@ -224,7 +229,11 @@ def _check_backend(backend: Backend) -> Backend:
                 '..' in dev.split('/')):
             raise exception.SharedLVMError(
                 reason='device %r is not a plain path under /dev' % (dev,))
-    return Backend(vg, tuple(devices))
+    if backend.uuid is not None and not (
+            isinstance(backend.uuid, str) and _VG_UUID_RE.match(backend.uuid)):
+        raise exception.SharedLVMError(
+            reason='VG UUID %r is not an LVM UUID' % (backend.uuid,))
+    return Backend(vg, tuple(devices), backend.uuid)
 
 
 def check_image_dir(path: str) -> str:
@@ -285,10 +294,11 @@ def _lines(name: str, tokens: list, values: dict) -> List[str]:
 
 def command_line(backend: Backend, image_conversion_dir: str) -> str:
     """The CLI command that generates the filters of one backend."""
-    return ('cinder-shared-lvm rootwrap-filters --vg %s --devices %s '
-            '--image-conversion-dir %s' % (backend.vg,
-                                           ','.join(backend.devices),
-                                           image_conversion_dir))
+    return ('cinder-shared-lvm rootwrap-filters --vg %s --devices %s%s '
+            '--image-conversion-dir %s' % (
+                backend.vg, ','.join(backend.devices),
+                ' --vg-uuid %s' % backend.uuid if backend.uuid else '',
+                image_conversion_dir))
 
 
 def generate(backends: Iterable[Backend],
@@ -315,6 +325,8 @@ def generate(backends: Iterable[Backend],
     lines += ['', '[Filters]']
     for number, backend in enumerate(backends):
         values = {'vg': literal(backend.vg),
+                  'vg_uuid': (literal(backend.uuid.replace('-', ''))
+                              if backend.uuid else '[A-Za-z0-9]{32}'),
                   'vg_dm': literal(backend.vg.replace('-', '--')),
                   'image_dir': literal(image_dir)}
         writer = ('writer', lvm.build_lvm_config(list(backend.devices),

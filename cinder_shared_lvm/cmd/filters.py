@@ -50,6 +50,10 @@ def add_parser(subparsers, parents):
                         help='Cinder\'s image_conversion_dir (default: '
                              'from --config-file, else %s/conversion)'
                              % _STATE_PATH)
+    parser.add_argument('--vg-uuid', metavar='UUID',
+                        help='the VG\'s UUID ("vgs --noheadings -o vg_uuid '
+                             'VG"): dmsetup may then act by dm UUID on '
+                             'this VG\'s devices only')
     parser.add_argument('--output', metavar='PATH',
                         help='write the file here instead of printing it')
     parser.set_defaults(func=run, default_role=lvm.WRITER)
@@ -99,13 +103,15 @@ def run(ctx: common.Context, args) -> common.Outcome:
                               'written.', exit_code=2)
     image_dir = (args.image_conversion_dir or
                  image_conversion_dir(config_files(args)))
-    backend = rootwrap_filters.Backend(ctx.vg, tuple(ctx.devices))
+    backend = rootwrap_filters.Backend(ctx.vg, tuple(ctx.devices),
+                                       args.vg_uuid)
     try:
         text = rootwrap_filters.generate([backend], image_dir)
     except exception.SharedLVMError as err:
         raise common.CLIError('%s. Nothing was written.' % err,
                               exit_code=2)
     data = {'vg': ctx.vg, 'devices': list(ctx.devices),
+            'vg_uuid': args.vg_uuid,
             'image_conversion_dir': image_dir.rstrip('/'),
             'filters': len([line for line in text.splitlines()
                             if line and line[0] not in '#[']),

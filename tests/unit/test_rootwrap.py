@@ -49,6 +49,7 @@ IMAGE_DIR = rf.DEFAULT_IMAGE_CONVERSION_DIR
 REPORT = ['--noheadings', '--nosuffix', '--units', 'b', '--separator', '|']
 LV_FIELDS = 'lv_name,lv_uuid,lv_size,lv_attr,origin,lv_tags'
 LV = 'volume-1e5177e7-95e5-4a0f-b170-e45f4b469f6a'
+UUID = 'teUu06-itZS-6kR9-vCtX-LzeM-WiRK-0hq57z'
 DM = 'cinder--shared-volume--1e5177e7--95e5--4a0f--b170--e45f4b469f6a'
 COPY = ['count=1073741824', 'bs=1M', 'iflag=count_bytes', 'conv=fdatasync']
 EXEC_DIRS = os.environ.get('PATH', '/usr/sbin:/usr/bin:/sbin:/bin').split(':')
@@ -415,6 +416,8 @@ def _shapes(calls):
     rf.Backend(VG, ['/etc/passwd']),
     rf.Backend(VG, ['/dev/sdb|.*']),
     rf.Backend(VG, ['/dev/sdb\n']),
+    rf.Backend(VG, DEVICES, 'not-a-uuid'),
+    rf.Backend(VG, DEVICES, UUID + '\n'),
 ])
 def test_generator_refuses_bad_backends(backend):
     with pytest.raises(exception.SharedLVMError):
@@ -451,6 +454,22 @@ def test_image_dir_trailing_slash_is_dropped(tmp_path):
             '/srv/conv/f']
     assert matching_filter(loaded, argv) is not None
     assert matching_filter(loaded, argv[:-1] + ['/srv/conv//f']) is None
+
+
+def test_vg_uuid_pins_dm_uuids_to_the_vg(tmp_path):
+    loaded = load(rf.generate([rf.Backend(VG, DEVICES, UUID)]),
+                  tmp_path / 'd')
+    ours = 'LVM-%s%s' % (UUID.replace('-', ''), 'b2' * 16)
+    other = 'LVM-%s%s' % ('c3' * 16, 'b2' * 16)
+    for argv in (['dmsetup', 'remove', '-u', ours],
+                 ['dmsetup', 'remove', '--deferred', '-u', ours + '-cow']):
+        assert matching_filter(loaded, argv) is not None, argv
+    assert matching_filter(loaded, ['dmsetup', 'remove', '--deferred',
+                                    '-u', other]) is None
+    # Without the VG's UUID, any LVM dm UUID passes (the documented gap).
+    assert matching_filter(load(rf.generate([rf.Backend(VG, DEVICES)]),
+                                tmp_path / 'e'),
+                           ['dmsetup', 'remove', '-u', other]) is not None
 
 
 def test_two_backends_do_not_mix(tmp_path):
@@ -494,16 +513,18 @@ def test_cli_writes_the_filters(tmp_path):
 def test_cli_prints_to_stdout_and_takes_an_image_dir():
     stdout = _Stream()
     argv = ['rootwrap-filters', '--vg', VG, '--devices', DEVICES[0],
-            '--image-conversion-dir', '/srv/conv']
+            '--image-conversion-dir', '/srv/conv', '--vg-uuid', UUID]
     assert main.main(argv, execute=_no_execute, stdout=stdout,
                      stderr=_Stream()) == 0
-    assert stdout.text == rf.generate([rf.Backend(VG, DEVICES)],
+    assert stdout.text == rf.generate([rf.Backend(VG, DEVICES, UUID)],
                                       '/srv/conv')
+    assert '--vg-uuid %s' % UUID in stdout.text
 
 
 @pytest.mark.parametrize('extra', [
     ['--image-conversion-dir', '/etc'],
     ['--lvm-extra-config', 'global { activation=0 }'],
+    ['--vg-uuid', 'x$(id)'],
 ])
 def test_cli_refuses_bad_input(extra):
     stderr = _Stream()
