@@ -15,13 +15,14 @@ from oslo_concurrency import processutils
 from cinder_shared_lvm.cmd import check
 from cinder_shared_lvm.cmd import cleanup
 from cinder_shared_lvm.cmd import common
+from cinder_shared_lvm.cmd import filters
 from cinder_shared_lvm.cmd import prepare
 from cinder_shared_lvm.cmd import status
 from cinder_shared_lvm import exception
 from cinder_shared_lvm import lvm
 
 PROG = 'cinder-shared-lvm'
-SUBCOMMANDS = (prepare, check, status, cleanup)
+SUBCOMMANDS = (prepare, check, status, cleanup, filters)
 
 
 def common_options() -> argparse.ArgumentParser:

@@ -138,3 +138,51 @@ def make_driver(executor):
 @pytest.fixture
 def drv(make_driver):
     return make_driver()
+
+
+# -- command recording for test_rootwrap.py ---------------------------------
+# Every command the unit tests run through FakeExecutor is recorded (see
+# tests/unit/cmdrecord.py); test_rootwrap checks each one against the
+# generated rootwrap filters, so that test runs after every other one.
+
+RECORDED_TEST = 'tests/unit/test_rootwrap.py::test_every_recorded_command'
+
+
+def pytest_configure(config):
+    from tests.unit import cmdrecord
+    cmdrecord.install()
+    config.shared_lvm_deselected = False
+
+
+def pytest_deselected(items):
+    # NOTE: -k, -m or --lf ran only part of the suite: its record is
+    # incomplete, and test_rootwrap records a full run of its own.
+    if items:
+        items[0].config.shared_lvm_deselected = True
+
+
+def pytest_collection_modifyitems(session, config, items):
+    last = [i for i in items if i.nodeid.startswith(RECORDED_TEST)]
+    items[:] = [i for i in items if i not in last] + last
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    # Before any fixture: the driver fixtures run commands in their setup.
+    from tests.unit import cmdrecord
+    cmdrecord.RECORD.start_test(item.nodeid)
+
+
+@pytest.fixture(autouse=True)
+def record_tmp_path(request):
+    if 'tmp_path' in request.fixturenames:
+        from tests.unit import cmdrecord
+        cmdrecord.RECORD.tmp_path = str(request.getfixturevalue('tmp_path'))
+    yield
+
+
+def pytest_sessionfinish(session, exitstatus):
+    from tests.unit import cmdrecord
+    path = os.environ.get(cmdrecord.RECORD_ENV)
+    if path:
+        cmdrecord.RECORD.dump(path)

@@ -6,6 +6,7 @@ command carries (DESIGN.md rules 1, 2 and 8).
 
 import pytest
 from oslo_concurrency import processutils
+from os_brick.local_dev import lvm as brick_lvm
 
 from cinder_shared_lvm import exception
 from cinder_shared_lvm import lvm
@@ -470,3 +471,89 @@ def test_other_failures_are_not_retried(fake, writer):
     with pytest.raises(exception.LVMCommandFailed):
         writer.delete('volume-1')
     assert len(fake.calls) == 1
+
+
+# -- os-brick's inherited methods (issue 9, hole 15) -------------------------
+
+# os-brick LVM callables that SharedLVM may inherit: they run no command,
+# or they are the executor seam itself.
+COMMAND_FREE = {
+    '_execute': 'the executor seam: runs what this layer built',
+    'set_execute': 'replaces the executor seam',
+    'set_root_helper': 'sets what the executor is given',
+    'safe_decode': 'decodes command output',
+    'make_putils_error_safe': 'decodes an error',
+    '_mangle_lv_name': 'string helper',
+    'vg_mirror_free_space': 'arithmetic over pv_list',
+    'vg_mirror_size': 'arithmetic over vg_free_space',
+}
+
+REFUSED = {
+    'create_thin_pool': ('pool',),
+    '_calculate_thin_pool_size': (),
+    '_get_thin_pool_free_space': (VG, 'pool'),
+    '_create_vg': (['/dev/sdc'],),
+    '_wait_for_volume_deactivation': ('volume-a',),
+}
+REFUSED_STATIC = {
+    'get_lvm_version': ('sudo',),
+    'get_lv_info': ('sudo', VG, 'volume-a'),
+    'get_all_volume_groups': ('sudo', VG),
+    'get_all_physical_volumes': ('sudo', VG),
+}
+
+
+def _brick_callables():
+    names = set()
+    for cls in brick_lvm.LVM.__mro__[:-1]:     # not object
+        for name, value in vars(cls).items():
+            if name.startswith('__') and name != '__init__':
+                continue
+            if callable(value) or isinstance(value, (staticmethod,
+                                                     classmethod)):
+                names.add(name)
+    return names
+
+
+def test_every_os_brick_method_is_closed_or_command_free():
+    names = _brick_callables()
+    assert {'create_thin_pool', 'get_lv_info', '_create_vg'} <= names
+    left = sorted(n for n in names
+                  if n not in vars(lvm.SharedLVM) and n not in COMMAND_FREE)
+    assert left == [], ('os-brick methods that SharedLVM inherits: '
+                        'override or refuse them (lvm.py, hole 15)')
+    # The allowlist names only what os-brick has and SharedLVM inherits.
+    assert set(COMMAND_FREE) <= names
+    assert not set(COMMAND_FREE) & set(vars(lvm.SharedLVM))
+
+
+@pytest.mark.parametrize('name', sorted(REFUSED))
+def test_refused_method_runs_nothing(fake, writer, name):
+    with pytest.raises(exception.SharedLVMError) as err:
+        getattr(writer, name)(*REFUSED[name])
+    assert name in str(err.value) and 'Nothing was run' in str(err.value)
+    assert fake.calls == []
+
+
+@pytest.mark.parametrize('name', sorted(REFUSED_STATIC))
+def test_refused_static_method_runs_nothing(fake, writer, name):
+    for target in (writer, lvm.SharedLVM):
+        with pytest.raises(exception.SharedLVMError) as err:
+            getattr(target, name)(*REFUSED_STATIC[name])
+        assert name in str(err.value)
+    assert fake.calls == []
+
+
+def test_vg_exists_and_uuid_go_through_this_layer(fake, writer):
+    fake.add(('vgs',), (VG_ROW, ''))
+    assert writer._vg_exists() is True
+    assert writer._get_vg_uuid() == [UUID]
+    assert fake.commands == [VGS, VGS]
+    for argv, _kwargs in fake.calls:
+        assert fakes.config_of(argv) == writer.lvm_config
+
+
+def test_vg_exists_false_when_the_vg_is_absent(fake, writer):
+    fake.add(('vgs',), fakes.pe_error(5, '  Volume group "x" not found'))
+    assert writer._vg_exists() is False
+    assert writer._get_vg_uuid() == []
