@@ -68,7 +68,7 @@ class Monitor(object):
                      the scenario (members that do not exist are harmless)
     """
 
-    def __init__(self, world, families: dict, interval: float = 0.2):
+    def __init__(self, world, families: dict, interval: float = 0.5):
         self.w = world
         self.families = families
         self.interval = interval
@@ -93,12 +93,20 @@ class Monitor(object):
             self._stop.wait(self.interval)
 
     def _tables(self) -> dict:
+        """{host: [dm LV names of the VG]}, the hosts read at once."""
         prefix = self.w.vg_name.replace('-', '--') + '-'
         out = {}
-        for host in HOSTS:
+
+        def read(host):
             names = [n for n in self.w.node(host).dm_tables()
                      if n.startswith(prefix)]
             out[host] = [n[len(prefix):].replace('--', '-') for n in names]
+        readers = [threading.Thread(target=read, args=(h,), daemon=True)
+                   for h in HOSTS]
+        for thread in readers:
+            thread.start()
+        for thread in readers:
+            thread.join(JOIN)
         return out
 
     def sample(self) -> None:
@@ -210,7 +218,8 @@ class Data(object):
 
     Region A (MiB 0) is written before the scenario and must never change
     anywhere. Region B (MiB 1) holds B0 before; an attach that succeeds
-    writes B1 there from its compute host, at once.
+    writes B1 there from its compute host, at once. ``sum_b0``/``sum_b1``
+    are the checksums of A and B together.
     """
 
     def __init__(self, seed: str):
@@ -218,18 +227,17 @@ class Data(object):
         self.b0 = worldmod.pattern(seed + '-B0', MIB)
         self.b1 = worldmod.pattern(seed + '-B1', MIB)
         self.sum_a = worldmod.sha256(self.a)
-        self.sum_b0 = worldmod.sha256(self.b0)
-        self.sum_b1 = worldmod.sha256(self.b1)
+        self.sum_b0 = worldmod.sha256(self.a + self.b0)
+        self.sum_b1 = worldmod.sha256(self.a + self.b1)
 
     def seed_volume(self, w, lv_name: str) -> None:
         with w.on_node(lv_name, reads=False) as path:
-            w.write(NODE, path, self.a)
-            w.write(NODE, path, self.b0, offset_mib=1)
+            w.write(NODE, path, self.a + self.b0)
 
-    def sums_on_node(self, w, lv_name: str, family_name: str) -> tuple:
+    def sums_on_node(self, w, lv_name: str, family_name: str) -> str:
+        """sha256 of regions A and B together (one read: TCG is slow)."""
         with w.on_node(lv_name, family_name, reads=False) as path:
-            return (w.checksum(NODE, path, 1),
-                    w.checksum(NODE, path, 1, offset_mib=1))
+            return w.checksum(NODE, path, 2)
 
 
 class Attacher(object):
