@@ -36,8 +36,13 @@ def register(conf: cfg.ConfigOpts = cfg.CONF) -> None:
     conf.register_opts(compute_opts, group=GROUP)
 
 
-def configured_devices(conf: cfg.ConfigOpts = cfg.CONF) -> Optional[list]:
-    """``[shared_lvm] devices`` if registered and set, else None."""
+def configured_devices(conf: Optional[cfg.ConfigOpts] = None
+                       ) -> Optional[list]:
+    """``[shared_lvm] devices`` if registered and set, else None.
+
+    :param conf: default ``cfg.CONF``, which is Nova's in nova-compute
+    """
+    conf = cfg.CONF if conf is None else conf
     try:
         devices = conf[GROUP].devices
     except (cfg.NoSuchOptError, cfg.NoSuchGroupError, KeyError,

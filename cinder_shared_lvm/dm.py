@@ -243,24 +243,36 @@ def remove_family(execute: Callable, root_helper, family: Family,
     """Remove every device of *family*, users before what they use.
 
     Without *force* a family that something here holds open is refused
-    before anything is removed. With *force*, each open device first gets
-    a table that fails all I/O (``wipe_table``: this host stops touching
-    the shared LUN now, and its holders are released), then is removed at
-    its last close (``--deferred``).
+    before anything is removed. With *force*, each device that something
+    outside the family holds open first gets a table that fails all I/O
+    (``wipe_table``: this host stops touching the shared LUN now, and the
+    layers it used are released), then is removed at its last close
+    (``--deferred``). Layers held only by the family go once their users
+    are gone.
 
     :param what: the volume or LV, for messages
     :returns: {'removed': [dm names], 'deferred': [dm names]}
     :raises DeviceBusy: not forced, and the family is open here
-    :raises DMRemoveFailed: a command failed; the message lists what was
-        removed and what is left, and the same call can simply be retried
+    :raises DMRemoveFailed: a command failed; the message names it and
+        lists what was removed and what is left, and a retry (a fresh
+        inventory) finds what is left as one family again
     """
     what = what or ', '.join(family.names)
     if family.open_by and not force:
         raise DMDeviceBusy(what=what, host=host, devices=', '.join(
             '%s (%d)' % kv for kv in sorted(family.open_by.items())))
     done = {'removed': [], 'deferred': []}
-    for index, dev in enumerate(family.devices):
-        if force and dev.open:
+    failed = []                 # [(device, argv, stderr)]
+    for dev in family.devices:
+        # NOTE: go on past a failure, but never remove a layer that a
+        # device we failed to remove still uses: what is left then stays
+        # one connected family, which a retry finds again. Stopping at the
+        # first failure could orphan a snapshot's -cow, which no longer
+        # shows which family it belongs to.
+        if any(dev.devno in f.uses for f, _a, _e in failed):
+            failed.append((dev, None, None))
+            continue
+        if force and dev.name in family.open_by:
             # NOTE: measured on the rig (kernel 6.1, dmsetup 1.02.185):
             # "remove --force --deferred" of an open device keeps its live
             # table, and I/O through it still reaches the LUN; only
@@ -277,19 +289,21 @@ def remove_family(execute: Callable, root_helper, family: Family,
             try:
                 _run(execute, root_helper, *argv)
             except processutils.ProcessExecutionError as err:
-                left = [d.name for d in family.devices[index:]]
-                LOG.error('Removing dm devices of %(what)s on %(host)s: '
-                          '%(cmd)s failed: %(err)s; removed %(done)s, left '
-                          '%(left)s', {'what': what, 'host': host,
-                                       'cmd': ' '.join(argv),
-                                       'err': (err.stderr or '').strip(),
-                                       'done': done, 'left': left})
-                raise DMRemoveFailed(
-                    what=what, host=host, command=' '.join(argv),
-                    stderr=(err.stderr or '').strip(),
-                    removed=', '.join(done['removed'] + done['deferred'])
-                    or 'nothing', left=', '.join(left)) from err
-        done[key].append(dev.name)
+                failed.append((dev, argv, (err.stderr or '').strip()))
+                break
+        else:
+            done[key].append(dev.name)
+    if failed:
+        dev, argv, stderr = next(f for f in failed if f[1])
+        left = [f[0].name for f in failed]
+        LOG.error('Removing dm devices of %(what)s on %(host)s: %(cmd)s '
+                  'failed: %(err)s; removed %(done)s, left %(left)s',
+                  {'what': what, 'host': host, 'cmd': ' '.join(argv),
+                   'err': stderr, 'done': done, 'left': left})
+        raise DMRemoveFailed(
+            what=what, host=host, command=' '.join(argv), stderr=stderr,
+            removed=', '.join(done['removed'] + done['deferred']) or
+            'nothing', left=', '.join(left))
     if done['deferred']:
         LOG.warning('dm devices %(devs)s of %(what)s on %(host)s are open; '
                     'they now fail all I/O and disappear at their last '
