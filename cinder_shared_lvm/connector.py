@@ -512,7 +512,7 @@ class SharedLVMConnector(base.BaseLinuxConnector):
                 # NOTE: LVM may leave layers behind, e.g. the -real and
                 # -cow devices of a family whose table here is stale.
                 LOG.warning('%(vg)s/%(lv)s: device-mapper still maps %(fam)r '
-                            'on %(host)s after LVM deactivated it; removing '
+                            'on %(host)s after lvchange -an; removing '
                             'it', dict(ctx, fam=fam))
                 self._remove_family(target, fam, force)
         else:

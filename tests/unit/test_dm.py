@@ -59,7 +59,7 @@ def inv(text=LISTING):
     return fake, dm.inventory(fake, 'sudo')
 
 
-# -- inventory and families ---------------------------------------------------
+# -- inventory and families --------------------------------------------------
 
 def test_inventory_reads_lvm_devices_in_any_state():
     fake, devices = inv()
@@ -106,7 +106,7 @@ def test_dm_uuid_is_lvm_s():
         dm.dm_uuid(VG_UUID, SNAP, '-pool')
 
 
-# -- removal -------------------------------------------------------------------
+# -- removal -----------------------------------------------------------------
 
 def test_remove_family_refuses_an_open_family_untouched():
     fake, devices = inv(family_lines(top_open=1))
@@ -164,7 +164,7 @@ def test_remove_leftovers_reports_failures_and_goes_on():
                                  ['cs-plain']]
 
 
-# -- cleanup's dm pass -----------------------------------------------------------
+# -- cleanup's dm pass -------------------------------------------------------
 
 VG_ROW = '  %s|%s|%d|%d|2|4194304|%d|%d|\n' % (
     VG, VG_UUID, 100 << 30, 60 << 30, 32 << 20, 16 << 20)
