@@ -168,8 +168,12 @@ def test_detach_removes_a_device_in_any_state(dw):
                     if n == connmod.dm_name(VG, vol.name)], state
     assert not vg_devices(w, C1)
     for state, vol in vols.items():
-        with w.attached(vol, C2) as path2:
-            assert w.checksum(C2, path2, 2) == digests[state], state
+        # NOTE: the data check matters where the kernel held the device's
+        # own table (the others were recreated without one by this test);
+        # each attach costs seconds under TCG.
+        if state in ('suspended', 'live+inactive'):
+            with w.attached(vol, C2) as path2:
+                assert w.checksum(C2, path2, 2) == digests[state], state
         w.driver.delete_volume(vol)
     assert_clean(w)
 
