@@ -24,6 +24,10 @@ SNAP = 'MTNuXU2N4ZyYjWYgb33jk4ghJLxZ2jHL'
 PLAIN = 'XkIrZHc9AZDPEHOKE8an5EE58VsyP9YM'
 GONE = 'GoneGoneGoneGoneGoneGoneGoneGone'
 OTHER_VG = 'x' * 32
+# dm names as LVM makes them for VG cinder-shared ('-' doubled)
+O, O_REAL = 'cinder--shared-o', 'cinder--shared-o-real'
+S, S_COW = 'cinder--shared-s', 'cinder--shared-s-cow'
+PL, GN = 'cinder--shared-plain', 'cinder--shared-gone'
 DMINFO = ('dmsetup', 'info', '-c', '--noheadings', '--separator', '|', '-o',
           'name,uuid,devno,open,attr,devnos_used')
 
@@ -37,15 +41,15 @@ def line(name, dm_uuid, devno, opened=0, attr='L--w', uses='254:0'):
 
 
 def family_lines(top_open=0):
-    return (line('cs-o', uuid(ORIGIN), '253:1', top_open, uses='253:0') +
-            line('cs-o-real', uuid(ORIGIN, '-real'), '253:0', 2) +
-            line('cs-s', uuid(SNAP), '253:3', uses='253:2,253:0') +
-            line('cs-s-cow', uuid(SNAP, '-cow'), '253:2', 1))
+    return (line(O, uuid(ORIGIN), '253:1', top_open, uses='253:0') +
+            line(O_REAL, uuid(ORIGIN, '-real'), '253:0', 2) +
+            line(S, uuid(SNAP), '253:3', uses='253:2,253:0') +
+            line(S_COW, uuid(SNAP, '-cow'), '253:2', 1))
 
 
 LISTING = (family_lines() +
-           line('cs-plain', uuid(PLAIN), '253:4', attr='L-sw') +
-           line('cs-gone', uuid(GONE), '253:5', attr='---w', uses='') +
+           line(PL, uuid(PLAIN), '253:4', attr='L-sw') +
+           line(GN, uuid(GONE), '253:5', attr='---w', uses='') +
            line('other-lv', uuid(PLAIN, vg=OTHER_VG), '253:6') +
            line('mpatha', 'mpath-3600a0b800', '253:7', 1, uses='8:0,8:16'))
 
@@ -67,10 +71,10 @@ def test_inventory_reads_lvm_devices_in_any_state():
     assert fake.calls[0][1] == {'root_helper': 'sudo', 'run_as_root': True}
     by_name = {d.name: d for d in devices}
     assert 'mpatha' not in by_name          # not an LV's device
-    assert by_name['cs-plain'].suspended and by_name['cs-plain'].live
-    assert not by_name['cs-gone'].live
-    assert by_name['cs-s-cow'].layer == '-cow'
-    assert by_name['cs-s'].uses == ('253:2', '253:0')
+    assert by_name[PL].suspended and by_name[PL].live
+    assert not by_name[GN].live
+    assert by_name[S_COW].layer == '-cow'
+    assert by_name[S].uses == ('253:2', '253:0')
 
 
 @pytest.mark.parametrize('text', ['No devices found\n', '', b''])
@@ -82,8 +86,8 @@ def test_families_follow_the_kernel_dependencies():
     _fake, devices = inv()
     fams = dm.families(devices, VG_UUID)
     assert [f.names for f in fams] == [
-        ['cs-gone'], ['cs-o', 'cs-s', 'cs-o-real', 'cs-s-cow'],
-        ['cs-plain']]
+        [GN], [O, S, O_REAL, S_COW],
+        [PL]]
     fam = fams[1]
     assert fam.lv_uuids == sorted([ORIGIN, SNAP])
     assert fam.open_by == {}         # -real/-cow are held by the family
@@ -94,7 +98,7 @@ def test_families_follow_the_kernel_dependencies():
 def test_an_open_top_makes_the_family_open():
     _fake, devices = inv(family_lines(top_open=1))
     (fam,) = dm.families(devices, VG_UUID)
-    assert fam.open_by == {'cs-o': 1}
+    assert fam.open_by == {O: 1}
 
 
 def test_dm_uuid_is_lvm_s():
@@ -112,7 +116,7 @@ def test_remove_family_refuses_an_open_family_untouched():
     fake, devices = inv(family_lines(top_open=1))
     (fam,) = dm.families(devices, VG_UUID)
     fake.reset()
-    with pytest.raises(exception.DeviceBusy, match='cs-o .1.'):
+    with pytest.raises(exception.DeviceBusy, match=O + ' .1.'):
         dm.remove_family(fake, 'sudo', fam, what='vol-1', host='c1')
     assert fake.calls == []
 
@@ -123,11 +127,11 @@ def test_remove_family_forced_wipes_what_is_open():
     fake.reset()
     done = dm.remove_family(fake, 'sudo', fam, force=True)
     assert fake.commands == [
-        ('dmsetup', 'wipe_table', 'cs-o'),
+        ('dmsetup', 'wipe_table', O),
         ('dmsetup', 'remove', '--deferred', '-u', uuid(ORIGIN)),
         rm(uuid(SNAP)), rm(uuid(ORIGIN, '-real')), rm(uuid(SNAP, '-cow'))]
-    assert done == {'deferred': ['cs-o'],
-                    'removed': ['cs-s', 'cs-o-real', 'cs-s-cow']}
+    assert done == {'deferred': [O],
+                    'removed': [S, O_REAL, S_COW]}
 
 
 def test_remove_family_never_orphans_a_layer_on_failure():
@@ -138,8 +142,8 @@ def test_remove_family_never_orphans_a_layer_on_failure():
         dm.remove_family(fake, 'sudo', fam, what='vol-1', host='c1')
     # The snapshot stayed, so its -cow and the -real it uses stay too.
     assert fake.commands[1:] == [rm(uuid(ORIGIN)), rm(uuid(SNAP))]
-    assert ('Removed: cs-o. Still mapped here: cs-s, cs-o-real, cs-s-cow.'
-            in str(err.value))
+    assert ('Removed: %s. Still mapped here: %s, %s, %s.' % (
+        O, S, O_REAL, S_COW)) in str(err.value)
     assert 'vol-1 on c1 failed at dmsetup remove -u' in str(err.value)
 
 
@@ -150,7 +154,7 @@ def test_remove_leftovers_for_startup_recovery():
         fake, 'sudo', VG_UUID, keep=['MTNuXU-2N4Z-yYjW-Ygb3-3jk4-ghJL-xZ2jHL'],
         host='cinder-1', lv_names={PLAIN: 'volume-p'})
     assert fake.commands == [DMINFO, rm(uuid(GONE)), rm(uuid(PLAIN))]
-    assert report == {'removed': [['cs-gone'], ['cs-plain']], 'deferred': [],
+    assert report == {'removed': [[GN], [PL]], 'deferred': [],
                       'skipped_open': {}, 'failed': []}
 
 
@@ -158,10 +162,10 @@ def test_remove_leftovers_reports_failures_and_goes_on():
     fake, _devices = inv()
     fake.add(rm(uuid(GONE)), fakes.pe_error(1, 'busy'))
     report = dm.remove_leftovers(fake, 'sudo', VG_UUID)
-    assert report['failed'][0]['devices'] == ['cs-gone']
+    assert report['failed'][0]['devices'] == [GN]
     assert 'removed LV %s' % GONE in report['failed'][0]['error']
-    assert report['removed'] == [['cs-o', 'cs-s', 'cs-o-real', 'cs-s-cow'],
-                                 ['cs-plain']]
+    assert report['removed'] == [[O, S, O_REAL, S_COW],
+                                 [PL]]
 
 
 # -- cleanup's dm pass -------------------------------------------------------
@@ -197,21 +201,21 @@ def test_cleanup_removes_what_lvs_does_not_show():
         DMINFO, rm(uuid(GONE)), rm(uuid(ORIGIN)), rm(uuid(SNAP)),
         rm(uuid(ORIGIN, '-real')), rm(uuid(SNAP, '-cow')), rm(uuid(PLAIN))]
     assert data['deactivated'] == []
-    assert data['removed_dm'] == ['cs-gone', 'cs-o', 'cs-s', 'cs-o-real',
-                                  'cs-s-cow', 'cs-plain']
+    assert data['removed_dm'] == [GN, O, S, O_REAL,
+                                  S_COW, PL]
 
 
 def test_cleanup_skips_an_open_family_unless_forced():
     code, data, fake = run_cleanup(family_lines(top_open=1))
     assert code == 0
     assert fake.commands[2:] == [DMINFO]
-    assert data['skipped_open_dm'] == {'cs-o': 1}
+    assert data['skipped_open_dm'] == {O: 1}
     code, data, fake = run_cleanup(family_lines(top_open=1), '--force')
     assert code == 0
     assert fake.commands[3:5] == [
-        ('dmsetup', 'wipe_table', 'cs-o'),
+        ('dmsetup', 'wipe_table', O),
         ('dmsetup', 'remove', '--deferred', '-u', uuid(ORIGIN))]
-    assert data['deferred_dm'] == ['cs-o']
+    assert data['deferred_dm'] == [O]
 
 
 def test_cleanup_dry_run_removes_nothing():
@@ -222,7 +226,7 @@ def test_cleanup_dry_run_removes_nothing():
 
 
 def test_cleanup_dm_failure_exits_1_and_names_what_is_left():
-    fake_text = line('cs-plain', uuid(PLAIN), '253:4', attr='L-sw')
+    fake_text = line(PL, uuid(PLAIN), '253:4', attr='L-sw')
     fake = fakes.FakeExecutor([(('vgs',), (VG_ROW, '')),
                                (('lvs',), (LV_ROWS, '')),
                                (DMINFO, (fake_text, '')),
@@ -232,5 +236,5 @@ def test_cleanup_dm_failure_exits_1_and_names_what_is_left():
     code = cli.main(['cleanup', '--vg', VG, '--devices', DEV], execute=fake,
                     stdout=out, stderr=err)
     assert code == 1
-    assert 'FAILED cs-plain: ' in out.getvalue()
+    assert 'FAILED %s: ' % PL in out.getvalue()
     assert 'plain on ' in out.getvalue() and 'busy' in out.getvalue()
