@@ -24,6 +24,9 @@ from oslo_concurrency import lockutils
 from oslo_concurrency import processutils
 from oslo_log import log as logging
 
+from cinder_shared_lvm.cmd import check as lvm_check
+from cinder_shared_lvm import compute_opts
+from cinder_shared_lvm import dm
 from cinder_shared_lvm import exception
 from cinder_shared_lvm import lvm
 
@@ -64,7 +67,8 @@ def set_default_executor(execute) -> None:
 
 
 Target = collections.namedtuple(
-    'Target', 'vg lv lv_uuid path devices exclusive')
+    'Target', 'vg lv lv_uuid path devices exclusive vg_uuid',
+    defaults=(None,))
 
 
 def _refuse(reason: str, *args) -> exception.InvalidConnectionInfo:
@@ -121,12 +125,65 @@ def parse_connection_properties(props) -> Target:
                       props.get('access_mode'))
     devices = check_devices(props['devices'])
     return Target(vg, lv, props.get('lv_uuid'), path, devices,
-                  activation == ACTIVATION_EXCLUSIVE)
+                  activation == ACTIVATION_EXCLUSIVE, props.get('vg_uuid'))
 
 
 def dm_name(vg: str, lv: str) -> str:
     """device-mapper's name for vg/lv: each '-' doubled, joined by '-'."""
     return '%s-%s' % (vg.replace('-', '--'), lv.replace('-', '--'))
+
+
+# lvm.conf's verdict on the unconfined VG scan, read once per process:
+# None until read, then True (its filters confine the scan) or False.
+_scan_confined_by_lvm_conf = None
+LVMCONFIG_FILTER_KEYS = ('devices/global_filter', 'devices/filter')
+
+
+def _check_scan_scope(execute, root_helper, extra_config: str = '') -> bool:
+    """Say, once per process, what confines the scan when no devices are
+    configured: lvm.conf's filters, or nothing.
+
+    NOTE: a global_filter or filter that ends in a reject-all pattern (as
+    etc/cinder-shared-lvm/lvm-compute.conf sets) confines every LVM
+    command on the host; without one, ``vgs`` opens every disk here,
+    including other backends' volumes attached to guests (issue 9 #11).
+    """
+    global _scan_confined_by_lvm_conf
+    if _scan_confined_by_lvm_conf is not None:
+        return _scan_confined_by_lvm_conf
+    argv = list(lvm.SharedLVM.LV_CMD_PREFIX) + [
+        'lvmconfig', '--type', 'full']
+    if extra_config:
+        argv += ['--config', extra_config]
+    try:
+        out, _err = execute(*(argv + list(LVMCONFIG_FILTER_KEYS)),
+                            root_helper=root_helper, run_as_root=True)
+    except (processutils.ProcessExecutionError, OSError) as err:
+        LOG.debug('lvmconfig failed: %s', err)
+        out = ''
+    if isinstance(out, bytes):
+        out = out.decode('utf-8', 'replace')
+    values = {}
+    for line in (out or '').splitlines():
+        key, sep, raw = line.strip().partition('=')
+        if sep:
+            values[key] = lvm_check.parse_value(raw.strip())
+    confined = any(lvm_check.ends_with_reject_all(values.get(key))
+                   for key in ('global_filter', 'filter'))
+    if confined:
+        LOG.info('[shared_lvm] devices is not set; the scan for shared VGs '
+                 'is confined by the filters of lvm.conf')
+    else:
+        LOG.warning('[shared_lvm] devices is not set in nova.conf and '
+                    "lvm.conf's devices/global_filter (or filter) does not "
+                    'end in a reject-all pattern: the scan for shared VGs '
+                    'reads '
+                    'every disk of this host, including volumes of other '
+                    'backends attached to guests. Set [shared_lvm] devices '
+                    'to the shared PV path(s), or merge '
+                    'etc/cinder-shared-lvm/lvm-compute.conf into lvm.conf.')
+    _scan_confined_by_lvm_conf = confined
+    return confined
 
 
 class SharedLVMConnector(base.BaseLinuxConnector):
@@ -275,18 +332,28 @@ class SharedLVMConnector(base.BaseLinuxConnector):
         (doc/source/contract.rst). Never raises: a host without LVM simply
         sees no shared VG.
 
+        The scan is confined to ``shared_lvm_devices`` when given, else to
+        ``[shared_lvm] devices`` (nova.conf) when that option is registered
+        and set. os-brick itself never passes ``shared_lvm_devices``.
+        Without either, LVM applies the host's lvm.conf filters, and a
+        warning says so when they accept every disk (doc/source/nova.rst).
+
         :param shared_lvm_devices: confine the scan to these PVs
         :param execute: the executor (os-brick passes ``execute=``)
         """
         execute = brick_executor.Executor(
             root_helper, execute=kwargs.get('execute') or
             _default_execute or priv_rootwrap.execute)._execute
-        devices = kwargs.get('shared_lvm_devices') or None
+        extra = kwargs.get('lvm_extra_config', '')
         try:
+            devices = (kwargs.get('shared_lvm_devices') or
+                       compute_opts.configured_devices())
             if devices:
                 devices = check_devices(devices, 'shared_lvm_devices')
-            vgs = lvm.visible_vgs(execute, root_helper, devices,
-                                  kwargs.get('lvm_extra_config', ''))
+            else:
+                _check_scan_scope(execute, root_helper, extra)
+            vgs = lvm.visible_vgs(execute, root_helper, devices or None,
+                                  extra)
         except Exception as err:
             LOG.warning('Cannot list the VGs this host sees: %s', err)
             vgs = []
@@ -406,55 +473,114 @@ class SharedLVMConnector(base.BaseLinuxConnector):
                         type(err).__name__, err)
 
     def _disconnect(self, target: Target, force: bool) -> None:
+        """Deactivate through LVM, then remove what device-mapper still maps.
+
+        LVM's view decides only whether ``lvchange -an`` is worth running;
+        the kernel's decides what is left: after this returns, no dm device
+        of the LV's family remains on this host (or, forced, each one left
+        fails all I/O and goes at its last close).
+        """
         ctx = self._ctx(target)
         vg = self._lvm(target)
         lv = vg.get_lv(target.lv)
-        if lv is None or not lv['active']:
-            LOG.info('%(vg)s/%(lv)s is not active on %(host)s; nothing to '
-                     'detach', ctx)
-            return
-        self._check_uuid(target, lv)
-        self._flush(target, force)
-        if lv['open'] and not force:
-            raise exception.DeviceBusy(path=target.path)
-        try:
-            vg.deactivate_lv(target.lv)
-        except exception.LVMCommandFailed:
-            if not force:
-                raise
-            self._force_remove(target)
+        lv_uuid = target.lv_uuid
+        if lv is not None and lv_uuid and lv['uuid'] != lv_uuid:
+            # NOTE: the LV was removed and recreated under the same name.
+            # The new LV is not ours to deactivate; devices of the old one
+            # (found by the old UUID below) are stale and must go.
+            LOG.warning('%(vg)s/%(lv)s now has UUID %(new)s, not %(old)s '
+                        'from the connection data; removing only the old '
+                        "LV's devices on %(host)s",
+                        dict(ctx, new=lv['uuid'], old=lv_uuid))
+            lv = None
+        elif lv is not None:
+            lv_uuid = lv['uuid']
+        if lv is not None and lv['active']:
+            self._flush(target, force)
+            if lv['open'] and not force:
+                raise exception.DeviceBusy(path=target.path)
+            try:
+                vg.deactivate_lv(target.lv)
+            except exception.LVMCommandFailed:
+                if not force:
+                    raise
+                LOG.warning('LVM could not deactivate %(vg)s/%(lv)s on '
+                            '%(host)s; removing its device-mapper devices '
+                            'by force. Further I/O through them fails.', ctx)
+            fam = self._dm_family(target, lv_uuid)
+            if fam is not None:
+                # NOTE: LVM may leave layers behind, e.g. the -real and
+                # -cow devices of a family whose table here is stale.
+                LOG.warning('%(vg)s/%(lv)s: device-mapper still maps %(fam)r '
+                            'on %(host)s after lvchange -an; removing '
+                            'it', dict(ctx, fam=fam))
+                self._remove_family(target, fam, force)
+        else:
+            fam = self._dm_family(target, lv_uuid)
+            if fam is None:
+                LOG.info('%(vg)s/%(lv)s is not mapped on %(host)s; nothing '
+                         'to detach', ctx)
+                return
+            # NOTE: lvs does not show a suspended, tableless, inactive-only
+            # or stale device as active, yet the kernel maps it (DESIGN.md
+            # section 5); the LV may even be gone from the metadata.
+            LOG.warning('%(vg)s/%(lv)s is not active according to LVM but '
+                        'device-mapper maps %(fam)r on %(host)s; removing '
+                        'it', dict(ctx, fam=fam))
+            name = dm_name(target.vg, target.lv)
+            top = [d for d in fam.devices
+                   if d.layer == '' and d.name == name]
+            if top and top[0].live and not top[0].suspended:
+                # NOTE: never flush a suspended device: it would block
+                # until someone resumes it.
+                self._flush(target, force,
+                            dm_path='/dev/mapper/' + top[0].name)
+            self._remove_family(target, fam, force)
         LOG.info('Detached %(vg)s/%(lv)s on host %(host)s', ctx)
 
-    def _flush(self, target: Target, force: bool) -> None:
+    def _dm_family(self, target: Target, lv_uuid) -> Optional[dm.Family]:
+        """The dm family of the target's LV on this host, or None.
+
+        By UUID when the connection data (or lvs) gives both UUIDs;
+        otherwise the VG's UUID is read off the device that carries the
+        LV's dm name, and checked against the LV UUID when known.
+        """
+        devices = dm.inventory(self._execute, self._root_helper, self.host)
+        vg_uuid = target.vg_uuid
+        if not vg_uuid or not lv_uuid:
+            name = dm_name(target.vg, target.lv)
+            named = [d for d in devices
+                     if d.name in (name, name + '-real', name + '-cow') and
+                     (not lv_uuid or d.lv_uuid == dm.lvm_uuid(lv_uuid))]
+            if not named:
+                return None
+            vg_uuid = vg_uuid or named[0].vg_uuid
+            lv_uuid = lv_uuid or named[0].lv_uuid
+        vg_uuid = dm.lvm_uuid(vg_uuid) if '-' in vg_uuid else vg_uuid
+        lv_uuid = dm.lvm_uuid(lv_uuid) if '-' in lv_uuid else lv_uuid
+        return dm.family_of(devices, vg_uuid, lv_uuid)
+
+    def _remove_family(self, target: Target, fam: dm.Family,
+                       force: bool) -> None:
+        what = '%s/%s' % (target.vg, target.lv)
+        if fam.open_by and not force:
+            raise exception.DeviceBusy(path=target.path)
+        dm.remove_family(self._execute, self._root_helper, fam, force=force,
+                         what=what, host=self.host)
+
+    def _flush(self, target: Target, force: bool,
+               dm_path: Optional[str] = None) -> None:
+        path = dm_path or target.path
         try:
-            self._run('blockdev', '--flushbufs', target.path)
+            self._run('blockdev', '--flushbufs', path)
         except processutils.ProcessExecutionError as err:
             if not force:
                 raise exception.SharedLVMError(
                     reason='flushing %s on %s failed (%s); not deactivating '
-                           'it' % (target.path, self.host,
+                           'it' % (path, self.host,
                                    (err.stderr or '').strip())) from err
             LOG.warning('Flushing %(path)s on %(host)s failed; forcing the '
-                        'detach anyway', self._ctx(target))
-
-    def _force_remove(self, target: Target) -> None:
-        name = dm_name(target.vg, target.lv)
-        LOG.warning('LVM could not deactivate %(vg)s/%(lv)s on %(host)s; '
-                    'removing device-mapper device %(dm)s by force. Further '
-                    'I/O through it fails; it disappears when its last user '
-                    'closes it.', dict(self._ctx(target), dm=name))
-        # NOTE: --force swaps in a table that fails all I/O, so this host
-        # stops touching the shared LUN now. An open device cannot be
-        # removed, and --retry only fails (measured on the rig); --deferred
-        # removes it at its last close instead of leaving it behind with
-        # an error table (rule 7).
-        try:
-            self._run('dmsetup', 'remove', '--force', '--deferred', name)
-        except processutils.ProcessExecutionError as err:
-            raise exception.SharedLVMError(
-                reason='forced removal of device-mapper device %s on %s '
-                       'failed: %s' % (name, self.host,
-                                       (err.stderr or '').strip())) from err
+                        'detach anyway', dict(self._ctx(target), path=path))
 
     def extend_volume(self, connection_properties: dict) -> int:
         """Load the LV's new size here and return it in bytes (rule 4)."""

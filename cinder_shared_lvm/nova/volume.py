@@ -7,7 +7,6 @@ disconnect; this driver only hands its result to libvirt.
 """
 
 from os_brick.initiator import connector as brick_connector
-from oslo_config import cfg
 from oslo_log import log as logging
 
 import nova.conf
@@ -16,23 +15,15 @@ from nova import utils
 from nova.virt.libvirt.volume import volume as libvirt_volume
 
 from cinder_shared_lvm import brick_registration
+from cinder_shared_lvm import compute_opts
 
 CONF = nova.conf.CONF
 LOG = logging.getLogger(__name__)
 
-compute_opts = [
-    cfg.ListOpt('devices',
-                default=[],
-                help='Paths of the shared PV(s) on this compute host, when '
-                     'they differ from the shared_lvm_devices that Cinder '
-                     'sends with each connection (for example a local '
-                     'multipath alias). LVM commands run for an attach '
-                     'are confined to these devices. Empty: use the paths '
-                     'from Cinder.'),
-]
 # NOTE: registering after nova.conf was parsed is fine: oslo.config reads
-# a late group's values from the files already loaded.
-CONF.register_opts(compute_opts, group='shared_lvm')
+# a late group's values from the files already loaded. The options live in
+# a Nova-free module because the connector reads them too.
+compute_opts.register(CONF)
 
 # Cache modes that open the device with O_DIRECT, so that this host's page
 # cache never holds blocks of a LUN that other hosts write.

@@ -254,3 +254,31 @@ def test_libvirt_driver_connect_extend_disconnect(libvirt, brick):
                                encryption={}, force=True)
     brick.disconnect_volume.assert_called_once_with(
         info['data'], {'type': 'block', 'path': DEVICE}, force=True)
+
+
+def test_nova_conf_devices_confine_get_connector_properties(
+        nova_conf, restore_registries):
+    """Issue 9 #11: os-brick's get_connector_properties passes the
+    connector no device list; [shared_lvm] devices from nova.conf must
+    confine the VG scan all the same."""
+    from oslo_utils import importutils
+
+    from cinder_shared_lvm import brick_registration
+    calls = []
+
+    def execute(*argv, **kwargs):
+        calls.append(argv)
+        return '  cinder-shared|teUu06-itZS-6kR9-vCtX-LzeM-WiRK-0hq57z\n', ''
+    nova_conf.set_override('devices', ['/dev/mapper/mpatha'],
+                           group='shared_lvm')
+    brick_registration.register()
+    # The class os-brick's get_connector_properties() calls, as it calls it.
+    conn_class = importutils.import_class(brick_registration.CONNECTOR_PATH)
+    props = conn_class.get_connector_properties(
+        'sudo', execute=execute, host='compute-1', multipath=False,
+        enforce_multipath=False)
+    assert props == {
+        'shared_lvm_vgs': ['teUu06-itZS-6kR9-vCtX-LzeM-WiRK-0hq57z']}
+    (argv,) = calls
+    config = argv[argv.index('--config') + 1]
+    assert 'global_filter=["a|^/dev/mapper/mpatha$|","r|.*|"]' in config

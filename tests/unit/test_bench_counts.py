@@ -29,8 +29,10 @@ EXPECTED = {
     'terminate_connection': (0, 0, 0, []),
     'get_connector_properties': (1, 1, 0, ['vgs']),
     'connect_volume': (3, 2, 0, ['lvs', 'lvchange -ay --yes', 'blockdev']),
-    'disconnect_volume': (3, 2, 0,
-                          ['lvs', 'blockdev', 'lvchange -an --yes']),
+    # the dmsetup info proves no dm device of the family is left (issue 9)
+    'disconnect_volume': (4, 2, 0,
+                          ['lvs', 'blockdev', 'lvchange -an --yes',
+                           'dmsetup']),
     'get_volume_stats(refresh)': (2, 2, 0, ['vgs', 'lvs']),
 }
 

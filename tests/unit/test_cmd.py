@@ -35,6 +35,8 @@ LV_FIELDS = 'lv_name,lv_uuid,lv_size,lv_attr,origin,lv_tags'
 VGS = ('vgs',) + REPORT + ('-o', VG_FIELDS, '--readonly', VG)
 LVS = ('lvs',) + REPORT + ('-o', LV_FIELDS, VG)
 LVMCONFIG = ('lvmconfig', '--type', 'full') + check.LVMCONFIG_KEYS
+DMINFO = ('dmsetup', 'info', '-c', '--noheadings', '--separator', '|', '-o',
+          'name,uuid,devno,open,attr,devnos_used')
 COMMON = ['--vg', VG, '--devices', DEV]
 
 
@@ -496,7 +498,8 @@ def test_cleanup_deactivates_unused_lvs():
     assert fake.commands == [
         VGS, LVS,
         ('lvchange', '-an', '--yes', '%s/volume-%s' % (VG, VOL_A)),
-        ('lvchange', '-an', '--yes', '%s/volume-%s' % (VG, VOL_B))]
+        ('lvchange', '-an', '--yes', '%s/volume-%s' % (VG, VOL_B)),
+        DMINFO]
     assert out.splitlines() == [
         'deactivated volume-' + VOL_A, 'deactivated _snapshot-' + SNAP_C,
         'deactivated volume-' + VOL_B]
@@ -520,7 +523,7 @@ def test_cleanup_dry_run_changes_nothing():
     fake = host()
     code, out, _err = run(['cleanup', '--dry-run'] + COMMON, fake)
     assert code == 0
-    assert fake.names() == ['vgs', 'lvs']
+    assert fake.names() == ['vgs', 'lvs', 'dmsetup']
     assert out.splitlines()[0] == 'would deactivate volume-' + VOL_A
 
 
@@ -540,7 +543,8 @@ def test_cleanup_nothing_active():
     code, out, _err = run(['cleanup'] + COMMON, host(
         lvs='  scratch|u|%d|-wi-------||\n' % GIB))
     assert code == 0
-    assert out == 'nothing to do: no LV of VG cinder-shared is active here\n'
+    assert out == 'nothing to do: nothing of VG cinder-shared is mapped ' \
+        'here\n'
 
 
 def test_cleanup_plan_treats_snapshot_family_as_one():

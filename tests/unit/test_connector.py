@@ -325,23 +325,150 @@ def test_bad_host_device_override_refused_at_construction(fake):
 def test_parse_accepts_the_contract(conn):
     target = connector.parse_connection_properties(
         props(activation='exclusive', access_mode='ro'))
-    assert target == connector.Target(VG, LV, LV_UUID, PATH, [DEV], True)
+    assert target == connector.Target(VG, LV, LV_UUID, PATH, [DEV], True,
+                                      VG_UUID)
 
 
-# -- disconnect_volume (rule 7) --------------------------------------------
+# -- disconnect_volume (rule 7, decided from device-mapper) -----------------
 
-def test_disconnect_flushes_then_deactivates(conn, fake):
+VGU = VG_UUID.replace('-', '')
+LVU = LV_UUID.replace('-', '')
+SNAPU = 'SnApUuIdSnApUuIdSnApUuIdSnApUuId'
+OTHERU = OTHER_UUID.replace('-', '')
+TOP = 'cinder--shared-volume--0f1e2d3c'
+SNAP = 'cinder--shared-__snapshot--1'
+DMINFO = ('dmsetup', 'info', '-c', '--noheadings', '--separator', '|', '-o',
+          'name,uuid,devno,open,attr,devnos_used')
+FLUSH_DM = ('blockdev', '--flushbufs', '/dev/mapper/' + TOP)
+
+
+def dm_uuid(lv=LVU, layer=''):
+    return 'LVM-%s%s%s' % (VGU, lv, layer)
+
+
+def dm_dev(name, uuid, devno, opened=0, attr='L--w', uses='254:0'):
+    return '%s|%s|%s|%d|%s|%s\n' % (name, uuid, devno, opened, attr, uses)
+
+
+def plain_top(attr='L--w', opened=0, lv=LVU):
+    return dm_dev(TOP, dm_uuid(lv), '253:4', opened, attr)
+
+
+def snapshot_family(top_open=0, snap_open=0, with_top=True):
+    """An origin with one COW snapshot, as LVM maps it on this host."""
+    rows = [dm_dev(TOP + '-real', dm_uuid(layer='-real'), '253:0',
+                   int(with_top) + 1),
+            dm_dev(SNAP, dm_uuid(SNAPU), '253:3', snap_open,
+                   uses='253:2,253:0'),
+            dm_dev(SNAP + '-cow', dm_uuid(SNAPU, '-cow'), '253:2', 1)]
+    if with_top:
+        rows.insert(0, dm_dev(TOP, dm_uuid(), '253:1', top_open,
+                              uses='253:0'))
+    return ''.join(rows)
+
+
+def rm(uuid):
+    return ('dmsetup', 'remove', '-u', uuid)
+
+
+def wipe(name):
+    return ('dmsetup', 'wipe_table', name)
+
+
+def rm_deferred(uuid):
+    return ('dmsetup', 'remove', '--deferred', '-u', uuid)
+
+
+def with_dm(fake, *answers):
+    """dmsetup info answers, one per call (then: no devices)."""
+    fake.add(DMINFO, fakes.in_turn(*[(a, '') for a in answers] +
+                                   [('No devices found\n', '')] * 3))
+    return fake
+
+
+def test_disconnect_flushes_deactivates_then_checks_dm(conn, fake):
     with_lv(fake, ACTIVE)
+    with_dm(fake, 'No devices found\n')
     conn.disconnect_volume(props(), {'type': 'block', 'path': PATH})
-    assert fake.commands == [LVS, FLUSH, DEACTIVATE]
+    assert fake.commands == [LVS, FLUSH, DEACTIVATE, DMINFO]
 
 
 @pytest.mark.parametrize('answer', [(lv_row(INACTIVE), ''),
                                     fakes.pe_error(5, 'Failed to find')])
-def test_disconnect_nothing_to_do_when_not_active_here(conn, fake, answer):
+def test_disconnect_nothing_to_do_when_nothing_is_mapped(conn, fake,
+                                                         answer):
     fake.add(('lvs',), answer)
+    with_dm(fake, '')
     conn.disconnect_volume(props(), None)
-    assert fake.commands == [LVS]
+    assert fake.commands == [LVS, DMINFO]
+
+
+# lvs attr, dmsetup attr, flushed first: states lvs does not call active
+BLIND_SPOT = {
+    'suspended': ('-wi-s-----', 'L-sw', False),
+    'no table': ('-wi-d-----', '---w', False),
+    'inactive table only': ('-wi-i-----', '-I-w', False),
+    'stale table': (INACTIVE, 'L--w', True),
+    'stale and inactive loaded': (INACTIVE, 'LI-w', True),
+}
+
+
+@pytest.mark.parametrize('lv_attr,dm_attr,flushed', list(BLIND_SPOT.values()),
+                         ids=list(BLIND_SPOT))
+def test_disconnect_removes_a_device_lvs_does_not_show_active(
+        conn, fake, lv_attr, dm_attr, flushed):
+    # Issue 9 #8: the old code returned after the lvs, and the device
+    # stayed mapped over extents LVM reuses.
+    with_lv(fake, lv_attr)
+    with_dm(fake, 'other|LVM-%s|253:9|0|L--w|254:0\n' % ('x' * 64) +
+            plain_top(dm_attr) +
+            dm_dev('mpatha', 'mpath-3600a0b8', '253:7', 1, 'L--w', '8:0'))
+    conn.disconnect_volume(props(), None)
+    assert fake.commands == [LVS, DMINFO] + [FLUSH_DM] * flushed + [
+        rm(dm_uuid())]
+
+
+def test_disconnect_after_the_lv_was_deleted_removes_its_device(conn, fake):
+    fake.add(('lvs',), fakes.pe_error(5, 'Failed to find logical volume'))
+    with_dm(fake, plain_top())
+    conn.disconnect_volume(props(), None)
+    assert fake.commands == [LVS, DMINFO, FLUSH_DM, rm(dm_uuid())]
+
+
+def test_disconnect_without_uuids_finds_the_device_by_name(conn, fake):
+    fake.add(('lvs',), fakes.pe_error(5, 'Failed to find logical volume'))
+    with_dm(fake, plain_top())
+    conn.disconnect_volume(props(vg_uuid=DROP, lv_uuid=DROP), None)
+    assert fake.commands == [LVS, DMINFO, FLUSH_DM, rm(dm_uuid())]
+
+
+def test_disconnect_never_touches_another_lvs_device_by_name(conn, fake):
+    # Same dm name, other LV UUID: a new LV of that name, not ours.
+    fake.add(('lvs',), fakes.pe_error(5, 'Failed to find logical volume'))
+    with_dm(fake, plain_top(lv=OTHERU))
+    conn.disconnect_volume(props(), None)
+    conn.disconnect_volume(props(vg_uuid=DROP), None)
+    assert fake.commands == [LVS, DMINFO] * 2
+
+
+def test_disconnect_removes_layers_lvm_left_behind(conn, fake):
+    # The origin's top went with lvchange -an; its -real, the snapshot
+    # and its -cow stayed (a family with a stale table here).
+    with_lv(fake, '-wi-a-----')
+    with_dm(fake, snapshot_family(with_top=False))
+    conn.disconnect_volume(props(), None)
+    assert fake.commands == [
+        LVS, FLUSH, DEACTIVATE, DMINFO, rm(dm_uuid(SNAPU)),
+        rm(dm_uuid(layer='-real')), rm(dm_uuid(SNAPU, '-cow'))]
+
+
+def test_disconnect_stale_family_removes_tops_before_layers(conn, fake):
+    with_lv(fake, INACTIVE)
+    with_dm(fake, snapshot_family())
+    conn.disconnect_volume(props(), None)
+    assert fake.commands == [
+        LVS, DMINFO, FLUSH_DM, rm(dm_uuid(SNAPU)), rm(dm_uuid()),
+        rm(dm_uuid(layer='-real')), rm(dm_uuid(SNAPU, '-cow'))]
 
 
 def test_disconnect_refuses_an_open_lv(conn, fake):
@@ -352,35 +479,92 @@ def test_disconnect_refuses_an_open_lv(conn, fake):
     assert fake.commands == [LVS, FLUSH]
 
 
+def test_disconnect_refuses_a_device_open_here_that_lvs_hides(conn, fake):
+    with_lv(fake, INACTIVE)
+    with_dm(fake, plain_top(opened=1))
+    with pytest.raises(exception.DeviceBusy):
+        conn.disconnect_volume(props(), None)
+    assert fake.commands == [LVS, DMINFO, FLUSH_DM]
+
+
 def test_disconnect_open_lv_ignore_errors_logs_only(conn, fake):
     with_lv(fake, OPEN)
     conn.disconnect_volume(props(), None, ignore_errors=True)
     assert fake.commands == [LVS, FLUSH]
 
 
-def test_force_disconnect_of_open_lv_removes_the_dm_device(conn, fake):
+def test_force_disconnect_of_open_lv_wipes_and_defers(conn, fake):
     with_lv(fake, OPEN)
     fake.add(('lvchange', '-an'),
              fakes.pe_error(5, 'Logical volume in use'))
+    with_dm(fake, plain_top(opened=1))
     conn.disconnect_volume(props(), None, force=True)
-    assert fake.commands == [LVS, FLUSH, DEACTIVATE, DMSETUP]
+    assert fake.commands == [LVS, FLUSH, DEACTIVATE, DMINFO, wipe(TOP),
+                             rm_deferred(dm_uuid())]
 
 
-def test_force_disconnect_dmsetup_failure_is_clear(conn, fake):
-    with_lv(fake, OPEN)
+def test_force_disconnect_of_open_family_removes_every_layer(conn, fake):
+    # Issue 9 #9: the old code removed only the top device.
+    with_lv(fake, 'owi-ao----')
     fake.add(('lvchange', '-an'),
              fakes.pe_error(5, 'Logical volume in use'))
-    fake.add(('dmsetup',), fakes.pe_error(1, 'No such device or address'))
-    with pytest.raises(exception.SharedLVMError, match='No such device'):
-        conn.disconnect_volume(props(), None, force=True)
-    conn.disconnect_volume(props(), None, force=True, ignore_errors=True)
-    assert fake.commands == [LVS, FLUSH, DEACTIVATE, DMSETUP] * 2
+    with_dm(fake, snapshot_family(top_open=1))
+    conn.disconnect_volume(props(), None, force=True)
+    assert fake.commands == [
+        LVS, FLUSH, DEACTIVATE, DMINFO, rm(dm_uuid(SNAPU)), wipe(TOP),
+        rm_deferred(dm_uuid()), rm(dm_uuid(layer='-real')),
+        rm(dm_uuid(SNAPU, '-cow'))]
+
+
+def test_force_disconnect_of_suspended_open_family(conn, fake):
+    # Nothing is flushed: a flush of a suspended device blocks.
+    with_lv(fake, 'owi-s-----')
+    with_dm(fake, snapshot_family(top_open=1).replace(
+        '253:1|1|L--w', '253:1|1|L-sw'))
+    conn.disconnect_volume(props(), None, force=True)
+    assert fake.commands == [
+        LVS, DMINFO, rm(dm_uuid(SNAPU)), wipe(TOP), rm_deferred(dm_uuid()),
+        rm(dm_uuid(layer='-real')),
+        rm(dm_uuid(SNAPU, '-cow'))]
+
+
+def test_dm_remove_failure_is_clear_and_a_retry_finishes(conn, fake):
+    with_lv(fake, INACTIVE)
+    # After the failure: the top and the -real it holds are left.
+    after = ''.join(row for row in snapshot_family().splitlines(True)
+                    if row.startswith(TOP)).replace('253:0|2|', '253:0|1|')
+    with_dm(fake, snapshot_family(), after)
+    fake.add(rm(dm_uuid()), fakes.in_turn(
+        fakes.pe_error(1, 'device-mapper: remove ioctl failed: Device or '
+                          'resource busy'), ('', '')))
+    with pytest.raises(exception.SharedLVMError) as err:
+        conn.disconnect_volume(props(), None)
+    text = str(err.value)
+    for word in ('%s/%s' % (VG, LV), 'compute-1', 'dmsetup remove -u',
+                 'resource busy', 'Removed: %s, %s-cow.' % (SNAP, SNAP),
+                 'Still mapped here: %s, %s-real.' % (TOP, TOP)):
+        assert word in text, (word, text)
+    # Never the -real under a top that is still there.
+    assert fake.commands[3:] == [rm(dm_uuid(SNAPU)), rm(dm_uuid()),
+                                 rm(dm_uuid(SNAPU, '-cow'))]
+    fake.reset()
+    conn.disconnect_volume(props(), None)
+    assert fake.commands == [
+        LVS, DMINFO, FLUSH_DM, rm(dm_uuid()), rm(dm_uuid(layer='-real'))]
+
+
+def test_dm_inventory_failure_is_clear(conn, fake):
+    with_lv(fake, INACTIVE)
+    fake.add(DMINFO, fakes.pe_error(1, 'dmsetup: command not found'))
+    with pytest.raises(exception.SharedLVMError,
+                       match='dmsetup info.*compute-1.*not found'):
+        conn.disconnect_volume(props(), None)
 
 
 def test_force_disconnect_uses_lvm_when_it_succeeds(conn, fake):
     with_lv(fake, OPEN)
     conn.disconnect_volume(props(), None, force=True)
-    assert fake.commands == [LVS, FLUSH, DEACTIVATE]
+    assert fake.commands == [LVS, FLUSH, DEACTIVATE, DMINFO]
 
 
 def test_disconnect_deactivate_failure_raises_without_force(conn, fake):
@@ -403,14 +587,18 @@ def test_force_disconnect_goes_on_after_a_failed_flush(conn, fake):
     with_lv(fake, ACTIVE)
     fake.add(FLUSH, fakes.pe_error(1, 'Input/output error'))
     conn.disconnect_volume(props(), None, force=True)
-    assert fake.commands == [LVS, FLUSH, DEACTIVATE]
+    assert fake.commands == [LVS, FLUSH, DEACTIVATE, DMINFO]
 
 
-def test_disconnect_refuses_a_recreated_lv(conn, fake):
+def test_disconnect_of_a_recreated_lv_removes_only_the_old_devices(conn,
+                                                                   fake):
+    # The LV was removed and made again under its name: never deactivate
+    # the new one; the old one's devices (old UUID) are stale and go.
     with_lv(fake, ACTIVE, uuid=OTHER_UUID)
-    with pytest.raises(exception.InvalidConnectionInfo, match='UUID'):
-        conn.disconnect_volume(props(), None)
-    assert fake.commands == [LVS]
+    with_dm(fake, plain_top() +
+            dm_dev('cinder--shared-other', dm_uuid(OTHERU), '253:5'))
+    conn.disconnect_volume(props(), None)
+    assert fake.commands == [LVS, DMINFO, FLUSH_DM, rm(dm_uuid())]
 
 
 def test_dm_name_doubles_dashes():
@@ -488,18 +676,104 @@ VGS_ALL = ('vgs', '--noheadings', '--separator', '|', '-o',
            'vg_name,vg_uuid', '--readonly')
 
 
-def test_connector_properties_lists_visible_vg_uuids():
-    fake = fakes.FakeExecutor([(('vgs',), (
-        '  cinder-shared|%s\n  local|%s\n' % (VG_UUID, OTHER_UUID), ''))])
+LVMCONFIG = ('lvmconfig', '--type', 'full', 'devices/global_filter',
+             'devices/filter')
+OPEN_LVM_CONF = 'global_filter=["a|.*|"]\nfilter=["a|.*|"]\n'
+CONFINED_LVM_CONF = ('global_filter=["a|^/dev/disk/by-id/wwn-0x600a$|",'
+                     '"r|.*|"]\nfilter=["a|.*|"]\n')
+
+
+@pytest.fixture(autouse=True)
+def fresh_scan_scope(monkeypatch):
+    # lvm.conf's verdict is read once per process; each test starts fresh.
+    monkeypatch.setattr(connector, '_scan_confined_by_lvm_conf', None,
+                        raising=False)
+
+
+@pytest.fixture
+def nova_option(monkeypatch):
+    """A Nova-like config with [shared_lvm] devices registered."""
+    from oslo_config import cfg
+
+    from cinder_shared_lvm import compute_opts
+    conf = cfg.ConfigOpts()
+    compute_opts.register(conf)
+    conf([], project='nova')
+    monkeypatch.setattr(compute_opts.cfg, 'CONF', conf)
+    return conf
+
+
+def test_connector_properties_lists_visible_vg_uuids(caplog):
+    fake = fakes.FakeExecutor([
+        (('vgs',), ('  cinder-shared|%s\n  local|%s\n' % (VG_UUID,
+                                                          OTHER_UUID), '')),
+        (('lvmconfig',), (OPEN_LVM_CONF, ''))])
     out = connector.SharedLVMConnector.get_connector_properties(
         'sudo', execute=fake, multipath=False, enforce_multipath=False)
     assert out == {'shared_lvm_vgs': sorted([VG_UUID, OTHER_UUID])}
-    assert fake.commands == [VGS_ALL]
-    argv, kwargs = fake.calls[0]
+    assert fake.commands == [LVMCONFIG, VGS_ALL]
+    argv, kwargs = fake.calls[1]
     config = fakes.config_of(argv)
     assert 'filter' not in config
     assert 'metadata_read_only=1' in config and 'hints="none"' in config
     assert kwargs == {'root_helper': 'sudo', 'run_as_root': True}
+
+
+def test_unconfined_scan_warns_once_naming_the_option(caplog):
+    # Issue 9 #11: the old code scanned every disk, silently.
+    fake = fakes.FakeExecutor([(('vgs',), ('', '')),
+                               (('lvmconfig',), (OPEN_LVM_CONF, ''))])
+    for _ in range(3):
+        connector.SharedLVMConnector.get_connector_properties(
+            'sudo', execute=fake)
+    warnings = [r for r in caplog.records if r.levelname == 'WARNING']
+    assert len(warnings) == 1
+    assert '[shared_lvm] devices' in warnings[0].getMessage()
+    assert 'every disk' in warnings[0].getMessage()
+    assert fake.commands == [LVMCONFIG, VGS_ALL, VGS_ALL, VGS_ALL]
+
+
+def test_scan_confined_by_lvm_conf_does_not_warn(caplog):
+    fake = fakes.FakeExecutor([(('vgs',), ('', '')),
+                               (('lvmconfig',), (CONFINED_LVM_CONF, ''))])
+    connector.SharedLVMConnector.get_connector_properties(
+        'sudo', execute=fake)
+    assert not [r for r in caplog.records if r.levelname == 'WARNING']
+    assert fake.commands == [LVMCONFIG, VGS_ALL]
+
+
+def test_scan_confined_by_nova_conf_devices(nova_option, caplog):
+    # Issue 9 #11: os-brick never passes shared_lvm_devices; the old code
+    # then scanned every disk even with [shared_lvm] devices set.
+    nova_option.set_override('devices', [DEV], group='shared_lvm')
+    fake = fakes.FakeExecutor([(('vgs',), ('  cinder-shared|%s\n' % VG_UUID,
+                                           ''))])
+    out = connector.SharedLVMConnector.get_connector_properties(
+        'sudo', execute=fake, multipath=False, enforce_multipath=False,
+        host='compute-1')
+    assert out == {'shared_lvm_vgs': [VG_UUID]}
+    assert fake.commands == [VGS_ALL]
+    config = fakes.config_of(fake.calls[0][0])
+    assert ('filter=["a|^/dev/disk/by\\\\-id/wwn\\\\-0x600a0b80001$|",'
+            '"r|.*|"]') in config
+    assert not caplog.records
+
+
+def test_nova_conf_devices_unset_falls_back_to_lvm_conf(nova_option):
+    fake = fakes.FakeExecutor([(('vgs',), ('', '')),
+                               (('lvmconfig',), (CONFINED_LVM_CONF, ''))])
+    connector.SharedLVMConnector.get_connector_properties(
+        'sudo', execute=fake)
+    assert fake.commands == [LVMCONFIG, VGS_ALL]
+
+
+def test_bad_nova_conf_devices_run_nothing(nova_option):
+    nova_option.set_override('devices', ['/dev/x|.*'], group='shared_lvm')
+    fake = fakes.FakeExecutor()
+    out = connector.SharedLVMConnector.get_connector_properties(
+        'sudo', execute=fake)
+    assert out == {'shared_lvm_vgs': []}
+    assert fake.calls == []
 
 
 def test_connector_properties_confined_to_known_devices():

@@ -1,0 +1,51 @@
+"""The compute host's ``[shared_lvm]`` options, without Nova or Cinder.
+
+Both the os-brick connector (which must import neither Nova nor Cinder:
+a compute host may have no Cinder, and Cinder's own processes build
+connectors too) and Nova's volume driver read them. Nova's volume driver
+registers them on Nova's config object; the connector only reads them
+when someone registered them, so a Cinder process that builds a
+connector gets no stray ``[shared_lvm]`` group.
+"""
+
+from typing import Optional
+
+from oslo_config import cfg
+
+GROUP = 'shared_lvm'
+
+compute_opts = [
+    cfg.ListOpt('devices',
+                default=[],
+                help='Paths of the shared PV(s) on this compute host, for '
+                     'example /dev/disk/by-id/wwn-0x600a0b80001 or a local '
+                     'multipath alias. Every LVM command of the shared_lvm '
+                     'connector is confined to them, including the scan '
+                     'that reports which shared VGs this host sees. Empty: '
+                     'attach and detach use the paths Cinder sends with '
+                     'each connection, and that scan relies on the devices '
+                     '/global_filter of lvm.conf (see '
+                     'etc/cinder-shared-lvm/lvm-compute.conf); without such '
+                     'a filter it reads every disk of this host, and a '
+                     'warning is logged.'),
+]
+
+
+def register(conf: cfg.ConfigOpts = cfg.CONF) -> None:
+    """Register ``[shared_lvm]`` options on *conf* (idempotent)."""
+    conf.register_opts(compute_opts, group=GROUP)
+
+
+def configured_devices(conf: Optional[cfg.ConfigOpts] = None
+                       ) -> Optional[list]:
+    """``[shared_lvm] devices`` if registered and set, else None.
+
+    :param conf: default ``cfg.CONF``, which is Nova's in nova-compute
+    """
+    conf = cfg.CONF if conf is None else conf
+    try:
+        devices = conf[GROUP].devices
+    except (cfg.NoSuchOptError, cfg.NoSuchGroupError, KeyError,
+            AttributeError):
+        return None
+    return list(devices) if devices else None
