@@ -35,6 +35,7 @@ from oslo_utils import units
 from cinder_shared_lvm import brick_registration
 from cinder_shared_lvm import connector as shared_connector
 from cinder_shared_lvm import datapath
+from cinder_shared_lvm import dm
 from cinder_shared_lvm import driver_exception as exc
 from cinder_shared_lvm import exception as lvm_exception
 from cinder_shared_lvm import family
@@ -60,6 +61,14 @@ WRITER_TAG_PREFIX = 'cslvm-writer='
 # Extra share of a 100% COW store: the exception store needs a little more
 # than the origin; lvcreate trims a request above the maximum it can use.
 _COW_OVERHEAD = 1.01
+
+
+def _dm_uuid_or_none(lv_uuid: str):
+    """An LV UUID as dm spells it, or None if LVM did not report one."""
+    try:
+        return dm.lvm_uuid(lv_uuid)
+    except ValueError:
+        return None
 
 
 def _register_stock_lvm_opts() -> None:
@@ -221,21 +230,28 @@ class SharedLVMDriver(manage.ManageMixin, driver.VolumeDriver):
         """Deal with what a crash or restart of this service left behind.
 
         An LV still tagged INCOMPLETE_TAG was being copied into when a
-        cinder-volume service died: it is reported, and removed when
-        shared_lvm_cleanup_incomplete_on_startup is set (only safe when no
-        other running service manages the VG, since the tag also marks
-        copies in flight there). An LV left active on this host by a
-        service restart (no reboot) is deactivated unless something here
-        holds it open or a copy in this process uses it.
+        cinder-volume service died: it is reported, and cleared and
+        removed when shared_lvm_cleanup_incomplete_on_startup is set. An
+        LV left active on this host by a service restart (no reboot) is
+        deactivated unless something here holds it open or a copy in this
+        process uses it; then device-mapper is asked what this host still
+        maps of the VG (``lvs`` does not show a suspended, table-less or
+        stale device as active) and those families are removed too.
 
         :returns: {'incomplete': [...], 'removed': [...],
-                   'deactivated': [...]}
+                   'deactivated': [...], 'removed_dm': [...]}
         """
-        found = {'incomplete': [], 'removed': [], 'deactivated': []}
+        found = {'incomplete': [], 'removed': [], 'deactivated': [],
+                 'removed_dm': []}
         lvs = self.vg.list_lvs()
-        for lv in lvs:
-            if INCOMPLETE_TAG in lv['tags']:
-                found['incomplete'].append(lv['name'])
+        found['incomplete'] = [lv['name'] for lv in lvs
+                               if INCOMPLETE_TAG in lv['tags']]
+        self._deactivate_leftovers(lvs, found)
+        self._remove_dm_leftovers(lvs, found)
+        self._report_incomplete(found)
+        return found
+
+    def _deactivate_leftovers(self, lvs: list, found: dict) -> None:
         for lv in lvs:
             name = lv['name']
             if not lv['active'] or lv['open'] or lv['origin'] or \
@@ -249,8 +265,35 @@ class SharedLVMDriver(manage.ManageMixin, driver.VolumeDriver):
             except lvm_exception.SharedLVMError as err:
                 LOG.error('LV %s is active on this host and could not be '
                           'deactivated: %s', self.vg.lv_ref(name), err)
+
+    def _remove_dm_leftovers(self, lvs: list, found: dict) -> None:
+        """Remove dm devices of the VG that nothing here uses or opens."""
+        uuids = {lv['name']: _dm_uuid_or_none(lv['uuid']) for lv in lvs}
+        keep = [uuids[lv['name']] for lv in lvs if uuids[lv['name']] and
+                family.ACTIVE.users(self.vg_name, lv['name'])]
+        try:
+            report = dm.remove_leftovers(
+                self.vg._execute, self.vg._root_helper, self._vg_uuid(),
+                keep=keep, host=self.hostname,
+                lv_names={u: n for n, u in uuids.items() if u})
+        except (lvm_exception.SharedLVMError, ValueError) as err:
+            LOG.error('Cannot list the dm devices of VG %s on this host: %s',
+                      self.vg_name, err)
+            return
+        found['removed_dm'] = [n for names in report['removed']
+                               for n in names]
+        for name, openers in report['skipped_open'].items():
+            LOG.error('dm device %s of VG %s is open on this host (%s) and '
+                      'was left in place; stop its user, then run '
+                      '"cinder-shared-lvm cleanup"', name, self.vg_name,
+                      openers)
+        for failure in report['failed']:
+            LOG.error('Could not remove dm devices %s of VG %s: %s',
+                      failure['devices'], self.vg_name, failure['error'])
+
+    def _report_incomplete(self, found: dict) -> None:
         if not found['incomplete']:
-            return found
+            return
         LOG.error('VG %(vg)s has LVs whose copy never finished (a '
                   'cinder-volume service stopped mid-copy): %(lvs)s. Their '
                   'Cinder volumes or snapshots are in error; delete them, '
@@ -272,7 +315,6 @@ class SharedLVMDriver(manage.ManageMixin, driver.VolumeDriver):
                 except Exception:
                     LOG.exception('Could not clear and remove incomplete '
                                   'LV %s', self.vg.lv_ref(name))
-        return found
 
     # -- locking -------------------------------------------------------------
     #

@@ -442,7 +442,8 @@ def test_a_failed_step_loses_nothing(env, op_name, command, after):
     assert w.stale_dm_devices() == {}
     # and the next start finds nothing to repair
     found = w.make_driver()._recover_after_restart()
-    assert found == {'incomplete': [], 'removed': [], 'deactivated': []}
+    assert found == {'incomplete': [], 'removed': [], 'deactivated': [],
+                     'removed_dm': []}
     _remove_all(env, lvs)
     assert w.stale_dm_devices() == {}
 

@@ -15,6 +15,7 @@ import pytest
 from cinder_shared_lvm import driver
 from cinder_shared_lvm import driver_exception as exc
 from tests.unit import fakes
+from tests.unit import test_dm
 from tests.unit.fakes import deactivate, lvs, refresh, vgs
 
 
@@ -61,11 +62,12 @@ def test_setup_reads_vg_through_the_executor(make_driver, executor):
         vgs(VG), lvs(VG), ('vgs', '--noheadings', '-o', 'vg_tags',
                            '--readonly', VG),
         ('vgchange', '--addtag', 'cslvm-writer=cinder:backend1', VG),
-        lvs(VG)]
+        lvs(VG), test_dm.DMINFO]
     assert drv.vg.vg_uuid == 'VG-UUID-1'
     # every LVM command carries the config confined to the shared PV
     for argv, kwargs in executor.calls:
-        assert '/dev/sdb' in fakes.config_of(argv)
+        if argv[0] != 'dmsetup':
+            assert '/dev/sdb' in fakes.config_of(argv)
         assert kwargs['run_as_root'] is True
 
 
@@ -534,6 +536,21 @@ def test_setup_removes_incomplete_copy_when_asked(make_driver, executor,
     drv.do_setup(None)
     drv.check_for_setup_error()
     assert executor.commands[-1] == ('lvremove', '-f', VG + '/' + VOL)
+
+
+def test_setup_removes_dm_leftovers_lvs_does_not_show(make_driver, fake_vg,
+                                                      executor):
+    """Hole 8: a suspended or table-less device is not 'active' to lvs,
+    yet maps extents; startup asks device-mapper and removes it."""
+    fake_vg.uuid = test_dm.VG_UUID
+    fake_vg.add_lv('volume-x', GiB, uuid=test_dm.PLAIN)
+    executor.add(test_dm.DMINFO, (test_dm.line(
+        test_dm.PL, test_dm.uuid(test_dm.PLAIN), '253:4', attr='L-sw'), ''))
+    drv = make_driver(setup=False)
+    drv.do_setup(None)
+    drv.check_for_setup_error()
+    assert test_dm.rm(test_dm.uuid(test_dm.PLAIN)) in executor.commands
+    assert drv._recover_after_restart()['removed_dm'] == [test_dm.PL]
 
 
 def test_setup_deactivates_lvs_left_active_here(make_driver, executor,
