@@ -323,11 +323,14 @@ class SharedLVMDriver(manage.ManageMixin, driver.VolumeDriver):
     # family lock while it re-reads that state, decides and acts; the VG
     # lock is held around metadata writes only.
 
+    @contextlib.contextmanager
     def _family(self, origin: str, operation: str):
         """The family lock of *origin* (a volume's LV), re-entrant."""
-        return family.family_locked(
-            self.vg_name, origin, self.configuration.shared_lvm_lock_timeout,
-            operation)
+        with family.family_locked(
+                self.vg_name, origin,
+                self.configuration.shared_lvm_lock_timeout, operation):
+            self._pause('family-locked')
+            yield
 
     @contextlib.contextmanager
     def _metadata_lock(self):

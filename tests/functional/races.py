@@ -36,7 +36,7 @@ class Pause(object):
 
     Installed as every driver's ``pause_hook``, it also records which
     points each thread has passed, which tells a thread blocked on a
-    family lock (it passed ``<op>:before-lock`` but not ``<op>:decided``)
+    family lock (it passed ``<op>:before-lock`` but not ``family-locked``)
     from one that is merely slow.
     """
 
@@ -54,11 +54,11 @@ class Pause(object):
             self.go.wait(JOIN)
 
     def blocked(self, thread_name: str) -> bool:
-        """Passed a before-lock point and not yet the decision after it."""
+        """Passed a before-lock point and has not got the lock since."""
         points = self.seen.get(thread_name, [])
-        waiting = [p for p in points if p.endswith(':before-lock')]
-        return bool(waiting) and \
-            waiting[-1].replace(':before-lock', ':decided') not in points
+        starts = [i for i, p in enumerate(points)
+                  if p.endswith(':before-lock')]
+        return bool(starts) and 'family-locked' not in points[starts[-1]:]
 
 
 class Monitor(object):
