@@ -138,13 +138,13 @@ class Keystone(object):
         """The service project, service users and catalog entries."""
         from keystoneclient.v3 import client
         ks = client.Client(session=self.session(), interface='public')
-        project = ks.projects.create('service', DOMAIN,
+        project = ks.projects.create('service', 'default',
                                      description='service users')
         roles = {r.name: r for r in ks.roles.list()}
         if 'service' not in roles:
             roles['service'] = ks.roles.create('service')
         for user in sorted({name for _type, name, _url in endpoints}):
-            u = ks.users.create(user, domain=DOMAIN,
+            u = ks.users.create(user, domain='default',
                                 password=SERVICE_PASSWORD,
                                 default_project=project)
             for role in ('admin', 'service'):

@@ -45,4 +45,8 @@ def serve(spec: str, port: int, host: str = '127.0.0.1') -> None:
 
 
 if __name__ == '__main__':
-    serve(sys.argv[1], int(sys.argv[2]))
+    spec, port = sys.argv[1], int(sys.argv[2])
+    # NOTE: Keystone's and Glance's applications parse sys.argv as their
+    # own command line when they are imported.
+    del sys.argv[1:]
+    serve(spec, port)
