@@ -153,6 +153,7 @@ class Stack(object):
         self.db_url = None
         self.db_kind = None
         self.timings = {}
+        self.extra_dirs = []
 
     # -- lifecycle -----------------------------------------------------------
 
@@ -205,7 +206,8 @@ class Stack(object):
     def cleanup(self):
         self.stop()
         if not os.environ.get('CSLVM_KEEP_SERVICES_DIR'):
-            shutil.rmtree(self.dir, ignore_errors=True)
+            for path in [self.dir] + self.extra_dirs:
+                shutil.rmtree(path, ignore_errors=True)
 
     def __enter__(self):
         return self.start()
@@ -425,7 +427,7 @@ class Stack(object):
                 'backend_stats_polling_interval': 5,
                 'scheduler_driver_init_wait_time': 1,
                 'rpc_response_timeout': 180,
-                'image_conversion_dir': os.path.join(state, 'conversion'),
+                'image_conversion_dir': self.conversion_dir(),
                 'debug': True,
                 'log_file': '',
             },
@@ -463,6 +465,18 @@ class Stack(object):
         if self.use_backup:
             conf['DEFAULT'].update(self.backup_conf())
         cloud.write_ini(self.conf_file, conf)
+
+    def conversion_dir(self) -> str:
+        """image_conversion_dir: on the rig's share, seen by cinder-node.
+
+        The driver converts images with qemu-img on the host that runs its
+        executor, so the temporary file must be at the same path there.
+        """
+        with open(self.rig_state) as f:
+            share = json.load(f)['share_dir']
+        path = tempfile.mkdtemp(prefix='conversion-', dir=share)
+        self.extra_dirs.append(path)
+        return path
 
     def backup_conf(self) -> dict:
         """cinder-backup's options: the posix driver on a directory."""
