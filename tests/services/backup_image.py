@@ -218,8 +218,9 @@ class BackupImageChecks(lifecycle.CliLifecycle):
 
     def cleanup(self):
         """Best effort: remove backups, volumes and images of this run."""
-        for key in sorted(k for k in self.ids if k.startswith('backup:'),
-                          reverse=True):
+        backups = sorted((k for k in self.ids if k.startswith('backup:')),
+                         reverse=True)
+        for key in backups:
             bid = self.ids.pop(key)
             self.cinder('backup-delete', '--force', bid, check=False)
             try:
