@@ -70,6 +70,11 @@ def service_process_env(extra=None) -> dict:
     """
     env = dict(os.environ, **(extra or {}))
     env.pop('OS_CINDER_DISABLE_EVENTLET_PATCHING', None)
+    # The services run from the stack's directory; ``python -m tests...``
+    # (the WSGI server, the rig's cinder-backup) needs the repository.
+    path = env.get('PYTHONPATH', '')
+    if REPO not in path.split(os.pathsep):
+        env['PYTHONPATH'] = REPO + (os.pathsep + path if path else '')
     return env
 
 

@@ -1,30 +1,20 @@
-"""A small threaded WSGI server for Keystone and Glance in the suites.
+"""A threaded WSGI server for Keystone and Glance in the suites.
 
 Run: ``python -m tests.services.wsgi MODULE:ATTR PORT``.
 
 NOTE: measured here (DESIGN.md section 6): uWSGI's ``--http-socket``
 dropped connections under tempest ("Remote end closed connection without
-response"); a threaded server from the standard library did not. Each
-request gets its own thread; the application's module is imported once,
-before the port opens, so a failing import exits before anyone connects.
+response"). The standard library's wsgiref does not decode chunked request
+bodies, which glanceclient sends for image uploads (Glance then fails with
+"Size exceeds"). cheroot, CherryPy's threaded HTTP/1.1 server, does both
+right. The application's module is imported before the port opens, so a
+failing import exits before anyone connects.
 """
 
 import importlib
-import socketserver
 import sys
-from wsgiref import simple_server
 
-
-class ThreadingWSGIServer(socketserver.ThreadingMixIn,
-                          simple_server.WSGIServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 64
-
-
-class QuietHandler(simple_server.WSGIRequestHandler):
-    def address_string(self):
-        return self.client_address[0]
+from cheroot import wsgi
 
 
 def load(spec: str):
@@ -35,13 +25,15 @@ def load(spec: str):
     return app
 
 
-def serve(spec: str, port: int, host: str = '127.0.0.1') -> None:
-    app = load(spec)
-    server = simple_server.make_server(host, port, app,
-                                       server_class=ThreadingWSGIServer,
-                                       handler_class=QuietHandler)
+def serve(spec: str, port: int, host: str = '127.0.0.1',
+          threads: int = 16) -> None:
+    server = wsgi.Server((host, port), load(spec), numthreads=threads,
+                         request_queue_size=64, timeout=300)
     print('serving %s on http://%s:%d' % (spec, host, port), flush=True)
-    server.serve_forever()
+    try:
+        server.start()
+    finally:
+        server.stop()
 
 
 if __name__ == '__main__':
