@@ -186,9 +186,15 @@ def run(rig_state_file, results: str, regex=DEFAULT_REGEX, progress=print,
                   life.prepare_vg)
         life.step('start services', 'localhost', stack.start)
         if checks:
-            life.run_checks(thorough=True)
+            # NOTE: a failed check is reported, and tempest still runs.
+            try:
+                life.run_checks(thorough=True)
+            except Exception as err:
+                report['checks_error'] = '%s: %s' % (type(err).__name__,
+                                                     err)
+                progress('backup/image checks FAILED: %s' % err)
             life.cleanup()
-        else:
+        if not any(r[0].startswith('cinder type-create') for r in life.rows):
             life.types()
         report['checks'] = [list(r[:3]) + [r[3]] for r in life.rows]
         report['tempest'] = run_tempest(stack, results, regex, progress)
@@ -228,6 +234,9 @@ def render_rst(report: dict) -> str:
             lines += ['   * - %s' % step, '     - %s' % host,
                       '     - %s' % result, '     - %s' % seconds]
         lines.append('')
+    if report.get('checks_error'):
+        lines += ['**The backup and image checks failed**: ``%s``' %
+                  report['checks_error'].splitlines()[0][:300], '']
     lines += ['.. list-table:: Tests', '   :header-rows: 1', '',
               '   * - test', '     - outcome', '     - reason']
     for test in tempest.get('tests', []):
@@ -266,7 +275,7 @@ def main(argv=None):
         if rig is not None:
             rig.close()
     counts = report.get('tempest', {}).get('counts', {})
-    return 1 if counts.get('fail') else 0
+    return 1 if counts.get('fail') or report.get('checks_error') else 0
 
 
 if __name__ == '__main__':
