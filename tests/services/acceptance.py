@@ -184,7 +184,11 @@ def run(rig_state_file, results: str, regex=DEFAULT_REGEX, progress=print,
     try:
         life.step('cinder-shared-lvm prepare', stackmod.VOLUME_HOST,
                   life.prepare_vg)
-        life.step('start services', 'localhost', stack.start)
+
+        def start():
+            stack.start()
+            return 'keystone, glance, cinder api/scheduler/volume/backup up'
+        life.step('start services', 'localhost', start)
         if checks:
             # NOTE: a failed check is reported, and tempest still runs.
             try:
