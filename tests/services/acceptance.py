@@ -17,9 +17,7 @@ flags are what the driver supports.
 """
 
 import argparse
-import csv
 import datetime
-import io
 import json
 import os
 import subprocess
@@ -112,29 +110,49 @@ def versions() -> dict:
 
 
 def parse_subunit(path: str) -> list:
-    """[(test id, status, details)] from a subunit v2 stream."""
-    bin_dir = os.path.dirname(os.path.abspath(sys.executable))
-    with open(path, 'rb') as f:
-        res = subprocess.run([os.path.join(bin_dir, 'subunit2csv')],
-                             stdin=f, capture_output=True, check=True)
+    """[(test id, status, details text)] from a subunit v2 stream.
+
+    status is subunit's: success, skip, fail, xfail, uxsuccess.
+    """
+    import subunit
+    import testtools
     rows = []
-    for row in csv.DictReader(io.StringIO(res.stdout.decode(
-            'utf-8', 'replace'))):
-        test = row['test'].split('[', 1)[0]
-        if test.startswith('setUpClass (') or test.startswith(
-                'tearDownClass ('):
-            test = row['test']
-        rows.append((test, row['status'], row.get('details') or ''))
+
+    def on_test(test):
+        if test['status'] in ('exists', 'inprogress'):
+            return
+        details = []
+        for name, content in sorted(test['details'].items()):
+            try:
+                text = ''.join(content.iter_text())
+            except Exception:
+                text = repr(b''.join(content.iter_bytes())[:200])
+            details.append('%s: %s' % (name, text))
+        test_id = test['id']
+        if not test_id.startswith(('setUpClass', 'tearDownClass')):
+            test_id = test_id.split('[', 1)[0]
+        rows.append((test_id, test['status'], '\n'.join(details)))
+    with open(path, 'rb') as f:
+        case = subunit.ByteStreamToStreamResult(f, non_subunit_name='stdout')
+        result = testtools.StreamToDict(on_test)
+        result.startTestRun()
+        case.run(result)
+        result.stopTestRun()
     return rows
 
 
 def skip_reason(details: str) -> str:
-    for line in details.splitlines():
-        line = line.strip()
-        if line and not line.startswith('reason:') and not line.startswith(
-                'Content-Type'):
-            return line[:200]
-    return details.strip()[:200]
+    """The line that says why: a skip's reason, a failure's exception."""
+    lines = [ln.strip() for ln in details.splitlines() if ln.strip()]
+    for line in lines:
+        if line.startswith('reason:'):
+            return line[len('reason:'):].strip()[:300]
+    for line in reversed(lines):
+        if not line.startswith(('File ', 'traceback:', 'Traceback')) and \
+                ('Error' in line or 'Exception' in line or
+                 'Failure' in line or 'exception' in line):
+            return line[:300]
+    return (lines[-1] if lines else '')[:300]
 
 
 def run_tempest(stack, workdir: str, regex: str, progress) -> dict:
@@ -167,7 +185,7 @@ def run_tempest(stack, workdir: str, regex: str, progress) -> dict:
     progress('tempest: rc %d in %.0fs: %s' % (rc, seconds, counts))
     return {'rc': rc, 'seconds': round(seconds), 'counts': counts,
             'tests': [{'id': t, 'status': s,
-                       'reason': skip_reason(d) if s in ('skip', 'fail')
+                       'reason': skip_reason(d) if s != 'success'
                        else ''} for t, s, d in sorted(rows)]}
 
 
