@@ -6,7 +6,9 @@ pool, RAID, mirror or cache LV would bring pool or RAID metadata up on a
 compute host at attach (``lvm.unsupported_kind``).
 """
 
+from cinder import context as cinder_context
 from cinder import exception as cinder_exception
+from cinder import objects
 from cinder.volume import volume_utils
 from oslo_log import log as logging
 from oslo_utils import units
@@ -83,12 +85,34 @@ class ManageMixin(object):
                 reason='LV %s is open on the cinder-volume host' % name)
         return name, lv
 
-    @staticmethod
-    def _already_managed(name: str) -> bool:
+    def _already_managed(self, name: str) -> bool:
+        """True if *name* is the LV of a volume or snapshot Cinder has.
+
+        NOTE: by the name alone, an LV left by "cinder unmanage" (it keeps
+        its volume-<id> name) could never be managed again (tempest's
+        test_unmanage_manage_volume); ask Cinder's database.
+        """
         if name.startswith('_snapshot-'):
-            return volume_utils.extract_id_from_snapshot_name(
-                name[1:]) is not None
-        return volume_utils.extract_id_from_volume_name(name) is not None
+            kind = 'snapshot'
+            record_id = volume_utils.extract_id_from_snapshot_name(name[1:])
+        else:
+            kind = 'volume'
+            record_id = volume_utils.extract_id_from_volume_name(name)
+        return record_id is not None and self._record_exists(kind,
+                                                             record_id)
+
+    @staticmethod
+    def _record_exists(kind: str, record_id: str) -> bool:
+        """Whether Cinder's database has this volume or snapshot."""
+        if kind == 'volume':
+            return bool(volume_utils.check_already_managed_volume(
+                record_id))
+        try:
+            objects.Snapshot.get_by_id(cinder_context.get_admin_context(),
+                                       record_id)
+        except cinder_exception.SnapshotNotFound:
+            return False
+        return True
 
     def _unmanaged_lv(self, existing_ref, snapshot: bool) -> tuple:
         """(name, report) of an LV Cinder may take over; else refuse."""

@@ -50,3 +50,8 @@ def attachments_of(volume) -> list:
     which their threads share as the database.
     """
     return list(volume.volume_attachment)
+
+
+def record_exists(kind: str, record_id: str) -> bool:
+    """Where there is no database: every Cinder-named LV is Cinder's."""
+    return True

@@ -110,6 +110,8 @@ class World(object):
         # NOTE: no database: the volume objects, shared by every thread of
         # a test, hold the attachments the driver re-reads.
         drv._read_attachments = cinder_objects.attachments_of
+        # ...and every LV named like Cinder's has its record there.
+        drv._record_exists = cinder_objects.record_exists
         # NOTE: the driver registers its options in the backend's group;
         # only then can they be set, as cinder.conf would.
         for key, value in dict(self.overrides, **overrides).items():

@@ -122,6 +122,17 @@ def test_manage_existing_snapshot(drv, executor, fake_vg, make_volume,
                                  ('lvrename', VG, 'snap1', SNAP)]
 
 
+def test_an_unmanaged_volume_can_be_managed_again(drv, executor, fake_vg,
+                                                  make_volume):
+    """Unmanage keeps the LV's volume-<id> name; tempest's
+    test_unmanage_manage_volume then manages it again."""
+    old = 'volume-%s' % fake.VOLUME2_ID
+    fake_vg.add_lv(old)
+    drv._record_exists = lambda kind, record_id: False
+    drv.manage_existing(make_volume(), {'source-name': old})
+    assert ('lvrename', VG, old, VOL) in executor.commands
+
+
 def test_managed_snapshot_size_is_its_origins_not_its_cow_store(
         drv, executor, fake_vg, make_volume, make_snapshot):
     """Hole 6: lvs gives a COW snapshot's store size (512 MiB here); a
