@@ -22,13 +22,12 @@ from os_brick.initiator import connector as brick_connector
 from oslo_log import log as logging
 from oslo_utils import importutils
 
+from cinder_shared_lvm import contract
+
 LOG = logging.getLogger(__name__)
 
-#: The os-brick protocol name (``factory`` upper-cases what it is given).
-PROTOCOL = 'SHARED_LVM'
-#: The Cinder/Nova ``driver_volume_type``.
-DRIVER_VOLUME_TYPE = 'shared_lvm'
-CONNECTOR_PATH = 'cinder_shared_lvm.connector.SharedLVMConnector'
+PROTOCOL = contract.PROTOCOL
+CONNECTOR_PATH = contract.CONNECTOR_PATH
 
 _lock = threading.Lock()
 

@@ -18,7 +18,7 @@ class InvalidRequest(SharedLVMDriverError):
 
 
 class OperationRefused(SharedLVMDriverError):
-    """An operation that would break a safety rule (DESIGN.md section 4)."""
+    """An operation that would break a safety rule (doc/source/design.rst)."""
     message = ("Refusing to %(operation)s %(resource)s: %(reason)s. "
                "%(action)s Nothing was changed.")
 

@@ -10,6 +10,14 @@ from os_brick import exception as brick_exception
 class SharedLVMError(brick_exception.BrickException):
     message = "Shared LVM error: %(reason)s"
 
+    def __init__(self, message=None, **kwargs):
+        # NOTE: operators read these messages: a list of devices reads
+        # "/dev/a, /dev/b", not "['/dev/a', '/dev/b']".
+        kwargs = {key: ', '.join(str(v) for v in value)
+                  if isinstance(value, (list, tuple)) else value
+                  for key, value in kwargs.items()}
+        super().__init__(message, **kwargs)
+
 
 class InvalidName(SharedLVMError, brick_exception.InvalidParameterValue):
     message = ("Invalid %(kind)s name %(name)r: %(reason)s. Nothing was "

@@ -4,7 +4,7 @@ One line per fact, PASS / WARN / FAIL; any FAIL makes the exit code 1.
 The host's own LVM configuration is read with ``lvmconfig`` *without* the
 project's ``--config``: that config protects the project's commands, but
 an operator's hand-run ``lvs``, boot-time autoactivation and udev events
-see only lvm.conf (DESIGN.md rules 1-3).
+see only lvm.conf (doc/source/design.rst, rules 1-3).
 """
 
 import re

@@ -14,10 +14,11 @@ import threading
 from oslo_log import log as logging
 
 from cinder_shared_lvm import brick_registration
+from cinder_shared_lvm import contract
 
 LOG = logging.getLogger(__name__)
 
-DRIVER_VOLUME_TYPE = brick_registration.DRIVER_VOLUME_TYPE
+DRIVER_VOLUME_TYPE = contract.DRIVER_VOLUME_TYPE
 VOLUME_DRIVER_PATH = ('cinder_shared_lvm.nova.volume.'
                       'LibvirtSharedLVMVolumeDriver')
 

@@ -16,6 +16,7 @@ from nova import utils
 from nova.virt.libvirt.volume import volume as libvirt_volume
 
 from cinder_shared_lvm import brick_registration
+from cinder_shared_lvm import contract
 
 CONF = nova.conf.CONF
 LOG = logging.getLogger(__name__)
@@ -63,7 +64,7 @@ class LibvirtSharedLVMVolumeDriver(libvirt_volume.LibvirtBaseVolumeDriver):
         # works even if only Nova's VOLUME_DRIVERS entry was added.
         brick_registration.register()
         self.connector = brick_connector.InitiatorConnector.factory(
-            brick_registration.PROTOCOL, utils.get_root_helper(),
+            contract.PROTOCOL, utils.get_root_helper(),
             device_scan_attempts=CONF.libvirt.num_volume_scan_tries,
             shared_lvm_devices=CONF.shared_lvm.devices or None)
         _warn_about_host_cache()
