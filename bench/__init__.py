@@ -2,6 +2,6 @@
 
 Run everything with ``tools/bench`` (or ``python -m bench``); see
 doc/source/benchmarks.rst. Import order matters as in the tests
-(DESIGN.md section 6): ``bench.env`` imports ``cinder.tests.unit`` before
+(design.rst, testing): ``bench.env`` imports ``cinder.tests.unit`` before
 anything imports ``cinder.objects``.
 """

@@ -1,7 +1,7 @@
 """Commands per operation, counted at the executor seam (no timing).
 
-Every driver and connector command goes through one executor (DESIGN.md
-section 2), so a recording executor (``tests.unit.fakes.FakeExecutor``)
+Every driver and connector command goes through one executor (design.rst,
+one executor), so a recording executor (``tests.unit.fakes.FakeExecutor``)
 counts exactly what each operation runs. The counts are deterministic:
 noise cannot blur them. ``tests/unit/test_bench_counts.py`` pins them.
 

@@ -1,7 +1,7 @@
 """Process setup shared by every benchmark section.
 
 Import this module first: with eventlet patching off, ``cinder.tests.unit``
-must be imported before ``cinder.objects`` (DESIGN.md section 6).
+must be imported before ``cinder.objects`` (design.rst, testing).
 """
 
 import atexit

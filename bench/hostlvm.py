@@ -4,7 +4,7 @@ Times the driver's ``create_volume`` and ``delete_volume`` against the bare
 ``lvcreate``/``lvremove`` they wrap (the same argv, run directly), at
 growing LV counts in a VG whose metadata area ``cinder-shared-lvm
 prepare`` sized. Every command carries ``global { activation=0 }``
-(DESIGN.md section 6); snapshots need device-mapper and run on the rig.
+(design.rst, testing); snapshots need device-mapper and run on the rig.
 """
 
 import io

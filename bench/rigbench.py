@@ -1,6 +1,6 @@
 """Benchmarks on the qemu rig (TCG): real activation, snapshots, data I/O.
 
-One VM, ``cinder-node``, holds everything (DESIGN.md section 6): the shared
+One VM, ``cinder-node``, holds everything (design.rst, testing): the shared
 LUN ``/dev/vda`` with the VG, a second identical LU ``/dev/vdb`` for raw
 I/O, the shared-LVM driver and connector, and Cinder's stock LVM driver
 with tgt and an iSCSI initiator on 127.0.0.1. Every figure is a ratio of

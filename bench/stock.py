@@ -14,10 +14,10 @@ executor. It shells out in three ways, all sent to the VM here:
 
 os-brick's ``ISCSIConnector`` checks device nodes and sysfs with
 ``os.path.exists``/``glob`` on the machine it runs on, which is the wrong
-machine in the rig (DESIGN.md section 2), so ``IscsiInitiator`` replays its
-command sequence for one CHAP-authenticated single-path LUN through the
-executor instead: node create + auth update + startup update + login, wait
-for the SCSI disk of the session, ``blockdev``; on detach flush, delete the
+machine in the rig (design.rst, one executor), so ``IscsiInitiator``
+replays its command sequence for one CHAP-authenticated single-path LUN
+through the executor instead: node create + auth update + startup update +
+login, wait for the SCSI disk of the session, ``blockdev``; on detach flush, delete the
 SCSI device, logout and delete the node.
 """
 

@@ -1,4 +1,4 @@
-"""Bad input (DESIGN.md rule 8): every case tried, with its outcome.
+"""Bad input (design.rst rule 8): every case tried, with its outcome.
 
 The one list of cases. ``tests/unit/test_bad_input.py`` runs them against
 the recording executor (no metadata write, no activation) and checks that

@@ -2,8 +2,8 @@
 
 The driver's policy reads ``volume_attachment``, ``attach_status`` and
 ``status``; the unit tests, the functional World and the benchmarks all
-build volumes that way. Import after ``cinder.tests.unit`` (DESIGN.md
-section 6).
+build volumes that way. Import after ``cinder.tests.unit`` (design.rst,
+testing).
 """
 
 import uuid

@@ -36,6 +36,6 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     echo "==> pip install (cinder, os-brick, test tools)"
     .venv/bin/pip install -q --upgrade pip
     .venv/bin/pip install -q -r requirements.txt -r test-requirements.txt
-    .venv/bin/pip install -q -e .
+    .venv/bin/pip install -q -e ".[cinder]"
     echo "$want" > "$stamp"
 fi

@@ -1,6 +1,6 @@
 """Real LVM on a loop device on this machine, metadata only.
 
-The kernel here has no device-mapper (DESIGN.md section 6), so every
+The kernel here has no device-mapper (design.rst, testing), so every
 command runs with ``global { activation=0 }``: VG and LV metadata work,
 activation, snapshots and data I/O do not. Tests skip cleanly where they
 cannot run: not root, no ``losetup`` or ``lvm``, or no free loop device.

@@ -1,7 +1,7 @@
 """``processutils.execute``-compatible executor that runs on a rig VM.
 
-The project's code takes an ``execute=`` callable everywhere (DESIGN.md
-section 2); giving it ``RigHost.execute`` makes every LVM, blockdev or dmsetup
+The project's code takes an ``execute=`` callable everywhere (design.rst, one
+executor); giving it ``RigHost.execute`` makes every LVM, blockdev or dmsetup
 command run inside a VM instead of on the test machine.
 """
 

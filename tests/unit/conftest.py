@@ -1,6 +1,6 @@
 """Cinder fixtures for the unit tests.
 
-Import order matters (DESIGN.md section 6): with eventlet patching off,
+Import order matters (design.rst, testing): with eventlet patching off,
 ``cinder.tests.unit`` must be imported before ``cinder.objects``, or
 oslo.service raises BackendAlreadySelected.
 """

@@ -1,6 +1,7 @@
 """Test doubles shared by the unit tests.
 
-``FakeExecutor`` stands in for the one executor seam (DESIGN.md section 2):
+``FakeExecutor`` stands in for the one executor seam (design.rst, "One
+executor"):
 it records every argv and answers from a short list of scripted rules, so
 tests assert the exact commands issued instead of string-matching them in a
 giant fake_execute.

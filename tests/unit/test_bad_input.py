@@ -1,4 +1,4 @@
-"""Bad input (DESIGN.md rule 8): focused regressions of what the bad-input
+"""Bad input (design.rst rule 8): focused regressions of what the bad-input
 cases found. The full case list is ``tests/bad_input_cases.py``; its table
 is ``doc/source/bad_input.rst``.
 """
