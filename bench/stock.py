@@ -17,8 +17,8 @@ os-brick's ``ISCSIConnector`` checks device nodes and sysfs with
 machine in the rig (design.rst, one executor), so ``IscsiInitiator``
 replays its command sequence for one CHAP-authenticated single-path LUN
 through the executor instead: node create + auth update + startup update +
-login, wait for the SCSI disk of the session, ``blockdev``; on detach flush, delete the
-SCSI device, logout and delete the node.
+login, wait for the SCSI disk of the session, ``blockdev``; on detach
+flush, delete the SCSI device, logout and delete the node.
 """
 
 import contextlib
