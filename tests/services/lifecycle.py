@@ -400,14 +400,18 @@ def remove_vg(client, vg=VG):
     node.execute('pvremove', '-ff', '-y', LUN, check_exit_code=False)
 
 
-def run(rig_state_file, progress=print, db='auto'):
+def run(rig_state_file, progress=print, db='auto', then=()):
     """Prepare the VG, boot the stack, run every step, tear all down.
 
+    :param then: classes built with the lifecycle, whose ``run_all`` runs
+                 after its steps on the same services and whose ``cleanup``
+                 runs before its own (``openstack_cli.OpenStackCli``)
     :returns: list of (step, host, result, seconds)
     """
     client = RigClient(rig_state_file)
     stack = stackmod.Stack(rig_state_file, vg=VG, db=db, progress=progress)
     life = CliLifecycle(stack, client, progress=progress)
+    more = [cls(life) for cls in then]
     started = False
     try:
         life.step('cinder-shared-lvm prepare', stackmod.VOLUME_HOST,
@@ -420,10 +424,14 @@ def run(rig_state_file, progress=print, db='auto'):
         life.step('start services', 'localhost', start)
         started = True
         life.run_all()
+        for steps in more:
+            steps.run_all()
     finally:
         t0 = time.monotonic()
         try:
             if started:
+                for steps in more:
+                    steps.cleanup()
                 life.cleanup()
         finally:
             stack.cleanup()

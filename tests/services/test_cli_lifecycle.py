@@ -5,6 +5,7 @@ of the shared VG; the rows it returns are what the demo prints.
 """
 
 from tests.services import lifecycle
+from tests.services import openstack_cli
 
 STEPS = ('cinder-shared-lvm prepare', 'start services',
          'cinder type-create x2 + type-key', 'cinder create',
@@ -13,12 +14,15 @@ STEPS = ('cinder-shared-lvm prepare', 'start services',
          'cinder manage', 'cinder unmanage', 'cinder get-pools --detail',
          'cinder attachment-create + connect',
          'disconnect + cinder attachment-delete', 'cinder snapshot-delete',
-         'cinder delete', 'stop services, remove VG')
+         'cinder delete') + tuple(
+             name for name, _method in openstack_cli.OpenStackCli.STEPS) + (
+             'stop services, remove VG',)
 
 
 def test_cli_lifecycle(services_rig_state, capsys):
     lines = []
-    rows = lifecycle.run(services_rig_state, progress=lines.append)
+    rows = lifecycle.run(services_rig_state, progress=lines.append,
+                         then=(openstack_cli.OpenStackCli,))
     with capsys.disabled():
         print()
         for step, host, result, seconds in rows:
