@@ -71,6 +71,7 @@ class _Bench(object):
                                            config_group=BACKEND)
         drv = drvmod.SharedLVMDriver(configuration=conf, execute=self.exe,
                                      host='bench@' + BACKEND)
+        drv._read_attachments = cinder_objects.attachments_of
         for key, value in {'shared_lvm_devices': [DEV],
                            'shared_lvm_volume_group': VG,
                            'volume_clear': 'none',

@@ -110,6 +110,7 @@ def make_driver(hvg):
     drv = drvmod.SharedLVMDriver(configuration=conf,
                                  execute=processutils.execute,
                                  host='bench@' + BACKEND)
+    drv._read_attachments = cinder_objects.attachments_of
     for key, value in {'shared_lvm_devices': [hvg.device],
                        'shared_lvm_volume_group': hvg.vg,
                        'volume_clear': 'none',

@@ -1,12 +1,14 @@
 """Data operations that run on the cinder-volume host.
 
 Clearing, cloning, copying from a snapshot and converting images need the
-LVs active on the cinder-volume host for the duration of the copy. Every
-helper here activates what it needs and deactivates it afterwards, even on
-failure, so the cinder-volume host never keeps a stale dm device of a
-shared LV (DESIGN.md rule 7). Every command goes through the driver's
-executor, never a local ``utils.execute``: in the functional rig the
-executor runs on a VM.
+LVs active on the cinder-volume host for the duration of the copy. A
+source is *leased* (``DataPath.lease``): its family is activated by its
+first user and deactivated by its last, each under the family's lock, so
+the cinder-volume host never keeps a stale dm device of a shared LV
+(doc/source/safety.rst, rule 7) and never deactivates a family another
+copy still reads. Every command goes through the driver's executor, never
+a local ``utils.execute``: in the functional rig the executor runs on a
+VM.
 """
 
 import contextlib
@@ -20,10 +22,55 @@ from oslo_log import log as logging
 from oslo_utils import excutils
 from oslo_utils import units
 
+from cinder_shared_lvm import exception as lvm_exception
+from cinder_shared_lvm import family
 from cinder_shared_lvm import lvm
-from cinder_shared_lvm import policy
 
 LOG = logging.getLogger(__name__)
+
+
+class Lease(object):
+    """This host's use of one LV's family, from acquire until release.
+
+    Acquired under the family's lock (``DataPath.lease``); ``release``
+    takes that lock again, so the use count and the LVs' state on this
+    host change together. Usable as a context manager that releases on
+    exit, even on failure.
+    """
+
+    def __init__(self, datapath: 'DataPath', family_name: str, unit: str,
+                 lv_name: str, reads: tuple, what: str):
+        self._datapath = datapath
+        self.family_name = family_name
+        self.unit = unit
+        self.lv_name = lv_name
+        self.reads = reads
+        self.what = what
+        self.released = False
+
+    @property
+    def path(self) -> str:
+        return self._datapath.vg.lv_path(self.lv_name)
+
+    def release(self) -> None:
+        if self.released:
+            return
+        self.released = True
+        self._datapath.release(self)
+
+    def __enter__(self) -> 'Lease':
+        return self
+
+    def __exit__(self, exc_type, exc_value, tb) -> None:
+        if exc_type is None:
+            self.release()
+            return
+        try:
+            self.release()
+        except Exception:
+            # NOTE: never mask the body's error with the release's.
+            LOG.exception('Could not release %s after a failed %s',
+                          self._datapath.vg.lv_ref(self.lv_name), self.what)
 
 
 class DataPath(object):
@@ -33,58 +80,91 @@ class DataPath(object):
     :param execute: the driver's executor
     :param configuration: the backend's configuration (for
                           volume_dd_blocksize and volume_clear_*)
+    :param family_lock: ``family_lock(origin, what)``: the driver's family
+                        lock (``family.family_locked``), re-entrant
     """
 
-    def __init__(self, vg: lvm.SharedLVM, execute: Callable, configuration):
+    def __init__(self, vg: lvm.SharedLVM, execute: Callable, configuration,
+                 family_lock: Callable):
         self.vg = vg
         self._execute = execute
         self.configuration = configuration
+        self._family_lock = family_lock
+
+    # -- activation on this host ------------------------------------------
+
+    @staticmethod
+    def unit_of(lv: dict) -> str:
+        """The LV that LVM activates and deactivates *lv* with."""
+        return lv['origin'] if lv['is_snapshot'] and lv['origin'] \
+            else lv['name']
+
+    def lease(self, family_name: str, lv: dict, what: str,
+              exclusive: bool = False, reads: tuple = ()) -> Lease:
+        """Activate *lv*'s family here (first user only); count the use.
+
+        :param family_name: the Cinder volume's LV whose lock guards it
+        :param lv: the report of the LV to use (``SharedLVM.get_lv``)
+        :param exclusive: ``-aey``: the LV belongs to a snapshot family
+        :param reads: LVs that the caller reads and that must not change
+                      until it releases
+        """
+        unit = self.unit_of(lv)
+        with self._family_lock(family_name, what):
+            if family.ACTIVE.acquire(self.vg.vg_name, unit, reads):
+                try:
+                    self._activate(lv['name'], exclusive)
+                except Exception:
+                    with excutils.save_and_reraise_exception():
+                        family.ACTIVE.release(self.vg.vg_name, unit, reads)
+        return Lease(self, family_name, unit, lv['name'], tuple(reads), what)
+
+    def release(self, lease: Lease) -> None:
+        """Count a use less; the last user deactivates the whole family."""
+        vg_name = self.vg.vg_name
+        with self._family_lock(lease.family_name, lease.what):
+            if not family.ACTIVE.release(vg_name, lease.unit, lease.reads):
+                return
+            try:
+                # NOTE: deactivating the origin takes its snapshots and
+                # their -real/-cow layers down with it.
+                self.vg.deactivate_lv(lease.unit)
+            except Exception:
+                # NOTE: the family is still active here. Count it as used,
+                # so that no attach puts it on a second host; startup
+                # recovery deactivates it (or the operator, as logged).
+                family.ACTIVE.acquire(vg_name, lease.unit, ())
+                LOG.error('LV %s stays active on this host after %s: its '
+                          'deactivation failed. Attaches of it are refused '
+                          'until "lvchange -an %s" succeeds here and '
+                          'cinder-volume restarts.',
+                          self.vg.lv_ref(lease.unit), lease.what,
+                          self.vg.lv_ref(lease.unit))
+                raise
 
     @contextlib.contextmanager
-    def activated(self, *lv_names: str, exclusive: bool = False,
-                  hold: tuple = ()):
-        """Activate *lv_names* here for the body; always deactivate them.
-
-        Each LV is marked in use (``policy.IN_USE``) for the body. An LV
-        that another copy here already uses is shared, not activated
-        again, and only its last user deactivates it: two clones of one
-        source used to fail, because the first to finish could not
-        deactivate an LV the second still read.
-
-        :param exclusive: ``-aey`` (snapshot families)
-        :param hold: more LVs to mark in use without activating them: the
-                     origin of a COW snapshot, which comes up with it
-        """
-        done = []
-        vg_name = self.vg.vg_name
-        for name in hold:
-            policy.IN_USE.hold(vg_name, name)
+    def activated_new(self, lv_name: str):
+        """Activate an LV this operation created (no one else can reach it)
+        for the body; always deactivate it."""
+        self._activate(lv_name, exclusive=False)
         try:
-            for name in lv_names:
-                with policy.IN_USE.lock:
-                    if policy.IN_USE.hold(vg_name, name) == 1:
-                        try:
-                            self._activate(name, exclusive)
-                        except Exception:
-                            with excutils.save_and_reraise_exception():
-                                policy.IN_USE.release(vg_name, name)
-                    done.append(name)
-            yield [self.vg.lv_path(n) for n in lv_names]
+            yield self.vg.lv_path(lv_name)
         except Exception:
             with excutils.save_and_reraise_exception():
-                self._deactivate_all(done, quiet=True)
+                try:
+                    self.vg.deactivate_lv(lv_name)
+                except Exception:
+                    LOG.exception('Could not deactivate %s after a failed '
+                                  'copy', self.vg.lv_ref(lv_name))
         else:
-            self._deactivate_all(done, quiet=False)
-        finally:
-            for name in hold:
-                policy.IN_USE.release(vg_name, name)
+            self.vg.deactivate_lv(lv_name)
 
     def _activate(self, name: str, exclusive: bool) -> None:
         self.vg.activate_lv(name, exclusive=exclusive)
         try:
             # NOTE: activation leaves an LV that was already active here
             # with its old table; another host may have resized it since
-            # (DESIGN.md rule 4).
+            # (rule 4).
             self.vg.refresh_lv(name)
         except Exception:
             with excutils.save_and_reraise_exception():
@@ -93,27 +173,6 @@ class DataPath(object):
                 except Exception:
                     LOG.exception('Could not deactivate %s after a failed '
                                   'refresh', self.vg.lv_ref(name))
-
-    def _deactivate_all(self, names: list, quiet: bool) -> None:
-        # NOTE: deactivate in reverse order: a COW snapshot activated after
-        # its origin goes first. Only the last user of an LV deactivates.
-        # Every name is released even when a deactivation fails: a count
-        # left behind would refuse operations on the LV until a restart.
-        vg_name = self.vg.vg_name
-        error = None
-        for name in reversed(names):
-            with policy.IN_USE.lock:
-                if policy.IN_USE.release(vg_name, name) > 0:
-                    continue
-                try:
-                    self.vg.deactivate_lv(name)
-                except Exception as err:
-                    error = error or err
-                    LOG.exception('Could not deactivate %s; the '
-                                  'cinder-volume host still has it active',
-                                  self.vg.lv_ref(name))
-        if error is not None and not quiet:
-            raise error
 
     def copy(self, src_path: str, dst_path: str, size_gb: int) -> None:
         """Copy *size_gb* GiB; data is on the LUN when this returns.
@@ -126,15 +185,18 @@ class DataPath(object):
             self.configuration.volume_dd_blocksize, sync=True,
             execute=self._execute, sparse=False)
 
-    def clear(self, lv_name: str, lv_size_mb: int,
-              dm_suffix: str = '') -> None:
+    def clear(self, family_name: str, lv: dict, what: str) -> None:
         """Overwrite an LV with zeros as configured by volume_clear.
 
         cinder's ``volume_utils.clear_volume`` runs ``utils.execute``
-        directly, so this calls copy_volume with the driver's executor.
+        directly, so this calls copy_volume with the driver's executor. A
+        COW snapshot is cleared through its ``-cow`` device: writing
+        through the snapshot itself would copy origin chunks first. Its
+        family is active here, exclusively, only for the clear.
 
-        :param lv_size_mb: size of what is cleared, in MiB
-        :param dm_suffix: '-cow' to clear a COW snapshot's store
+        :param family_name: the Cinder volume's LV (the lock that guards
+                            *lv*)
+        :param lv: the report of the LV to clear
         """
         mode = self.configuration.volume_clear
         if mode in (None, 'none'):
@@ -142,15 +204,18 @@ class DataPath(object):
         if mode != 'zero':
             raise cinder_exception.InvalidConfigurationValue(
                 option='volume_clear', value=mode)
+        lv_size_mb = lv['size_bytes'] // units.Mi
         # NOTE: volume_clear_size=0 means all of it; never write past it.
         size_mb = min(self.configuration.volume_clear_size or lv_size_mb,
                       lv_size_mb)
-        with self.activated(lv_name):
-            path = (self.dm_path(lv_name) + dm_suffix if dm_suffix
-                    else self.vg.lv_path(lv_name))
-            LOG.info('Clearing %(lv)s (%(mb)d MiB) through %(path)s',
-                     {'lv': self.vg.lv_ref(lv_name), 'mb': size_mb,
-                      'path': path})
+        snapshot = lv['is_snapshot']
+        with self.lease(family_name, lv, what, exclusive=snapshot):
+            path = (self.dm_path(lv['name']) + '-cow' if snapshot
+                    else self.vg.lv_path(lv['name']))
+            LOG.info('Clearing %(lv)s (%(mb)d MiB) through %(path)s for '
+                     '%(what)s', {'lv': self.vg.lv_ref(lv['name']),
+                                  'mb': size_mb, 'path': path,
+                                  'what': what})
             volume_utils.copy_volume(
                 '/dev/zero', path, size_mb,
                 self.configuration.volume_dd_blocksize, sync=True,
@@ -164,11 +229,14 @@ class DataPath(object):
                                       .replace('-', '--'))
 
     def image_to_lv(self, context, image_service, image_id: str,
-                    lv_name: str, size_gb: int) -> None:
+                    lv_name: str, size_gb: int, check=None) -> None:
         """Fetch an image here and convert it onto the LV (via executor).
 
         The temporary file lives in image_conversion_dir, which the host
         that runs the executor must see at the same path.
+
+        :param check: called under the family lock before the LV is
+                      leased (the driver's re-read and refusal)
         """
         with image_utils.temporary_file(
                 prefix='shared_lvm_image_%s_' % image_id) as tmp:
@@ -176,7 +244,20 @@ class DataPath(object):
                               None, None)
             meta = image_service.show(context, image_id)
             fmt = self._verify_image(image_id, meta, tmp, size_gb)
-            with self.activated(lv_name) as (path,):
+            what = 'image %s to %s' % (image_id, lv_name)
+            with self._family_lock(lv_name, what):
+                if check is not None:
+                    check()
+                lv = self.vg.get_lv(lv_name)
+                if lv is None:
+                    raise lvm_exception.LVNotFound(vg=self.vg.vg_name,
+                                                   lv=lv_name)
+                # NOTE: a re-image may write an origin that has snapshots:
+                # its family comes up here, exclusively.
+                lease = self.lease(lv_name, lv, what,
+                                   exclusive=lv['has_snapshots'])
+            with lease as use:
+                path = use.path
                 LOG.info('Converting image %(image)s (%(fmt)s) onto %(lv)s',
                          {'image': image_id, 'fmt': fmt,
                           'lv': self.vg.lv_ref(lv_name)})
@@ -213,19 +294,22 @@ class DataPath(object):
         return fmt
 
     def lv_to_image(self, context, image_service, image_meta: dict,
-                    lv_name: str, volume, exclusive: bool = False) -> None:
-        """Copy the LV to a file here (via executor), then upload it.
+                    lease: Lease, volume) -> None:
+        """Copy the leased LV to a file here (via executor), upload it.
 
-        :param exclusive: the LV is the origin of a snapshot family
+        :param lease: the driver's lease of the volume's LV, released
+                      here once the copy is done (the caller releases it
+                      on any earlier failure)
         """
         with image_utils.temporary_file(
                 prefix='shared_lvm_upload_%s_' % volume.id) as tmp:
-            with self.activated(lv_name, exclusive=exclusive) as (path,):
-                LOG.info('Copying %(lv)s to %(tmp)s for image %(image)s',
-                         {'lv': self.vg.lv_ref(lv_name), 'tmp': tmp,
-                          'image': image_meta.get('id')})
-                self._execute('qemu-img', 'convert', '-O', 'raw', path, tmp,
-                              run_as_root=True)
+            LOG.info('Copying %(lv)s to %(tmp)s for image %(image)s',
+                     {'lv': self.vg.lv_ref(lease.lv_name), 'tmp': tmp,
+                      'image': image_meta.get('id')})
+            self._execute('qemu-img', 'convert', '-O', 'raw', lease.path,
+                          tmp, run_as_root=True)
+            # NOTE: the upload reads the file only; free the LV first.
+            lease.release()
             image_utils.upload_volume(
                 context, image_service, image_meta, tmp,
                 run_as_root=False, store_id=_store_id(volume),

@@ -13,12 +13,12 @@ host with the LVs active only for the copy (``datapath``).
 """
 
 import contextlib
-import functools
 import socket
 
-from cinder import coordination
+from cinder import context as cinder_context
 from cinder import exception as cinder_exception
 from cinder import interface
+from cinder import objects
 from cinder import utils
 from cinder.volume import configuration
 from cinder.volume import driver
@@ -34,9 +34,13 @@ from cinder_shared_lvm import connector as shared_connector
 from cinder_shared_lvm import datapath
 from cinder_shared_lvm import driver_exception as exc
 from cinder_shared_lvm import exception as lvm_exception
+from cinder_shared_lvm import family
 from cinder_shared_lvm import lvm
+from cinder_shared_lvm import manage
+from cinder_shared_lvm import names
 from cinder_shared_lvm import opts
 from cinder_shared_lvm import policy
+from cinder_shared_lvm import revert
 from cinder_shared_lvm import vgcache
 
 LOG = logging.getLogger(__name__)
@@ -44,54 +48,42 @@ CONF = cfg.CONF
 CONF.register_opts(opts.shared_lvm_opts,
                    group=configuration.SHARED_CONF_GROUP)
 
-DRIVER_VOLUME_TYPE = 'shared_lvm'
-COPY_SNAPSHOT_TAG = 'shared_lvm_snapshot_copy'
-# An LV whose data is still being copied in (clone, volume from snapshot,
-# copy-mode snapshot). The tag comes with the lvcreate and goes when the
-# copy is done, so a crash mid-copy leaves an LV that startup can name.
-INCOMPLETE_TAG = 'cslvm-incomplete'
+DRIVER_VOLUME_TYPE = names.DRIVER_VOLUME_TYPE
+COPY_SNAPSHOT_TAG = names.COPY_SNAPSHOT_TAG
+INCOMPLETE_TAG = names.INCOMPLETE_TAG
+snapshot_lv_name = names.snapshot_lv_name
+_lvm_errors = names.lvm_errors
 # Extra share of a 100% COW store: the exception store needs a little more
 # than the origin; lvcreate trims a request above the maximum it can use.
 _COW_OVERHEAD = 1.01
 
 
-def _lvm_errors(func):
-    """Turn errors of the LVM layer into Cinder exceptions, same message."""
-    @functools.wraps(func)
-    def wrapper(*args, **kwargs):
-        try:
-            return func(*args, **kwargs)
-        except (lvm_exception.InvalidName,
-                lvm_exception.InvalidSize) as err:
-            raise exc.InvalidValue(reason=str(err)) from err
-        except lvm_exception.SharedLVMError as err:
-            raise exc.SharedLVMDriverError(reason=str(err)) from err
-    return wrapper
+def _register_stock_lvm_opts() -> None:
+    """Register cinder's LVM driver options (lvm_type, lvm_mirrors).
 
-
-def snapshot_lv_name(snapshot) -> str:
-    """LV of a snapshot: LVM reserves names starting with 'snapshot'."""
-    name = snapshot.name
-    return '_' + name if name.startswith('snapshot') else name
+    They are read only to refuse a section copied from the stock driver.
+    NOTE: cinder's LVM driver module names objects.Volume at class level,
+    so it can be imported only once cinder's objects are registered;
+    register them first (idempotent), as cinder-volume has.
+    """
+    objects.register_all()
+    from cinder.volume.drivers import lvm as cinder_lvm  # noqa: F401
 
 
 @interface.volumedriver
-class SharedLVMDriver(driver.VolumeDriver):
+class SharedLVMDriver(manage.ManageMixin, driver.VolumeDriver):
     """Volumes are LVs of one VG that every host sees on a shared LUN."""
 
     VERSION = '1.0.0'
     CI_WIKI_NAME = 'Cinder_Jenkins'
     SUPPORTS_ACTIVE_ACTIVE = False
+    # Set by the race tests only (see _pause).
+    pause_hook = None
 
     def __init__(self, *args, **kwargs):
         super(SharedLVMDriver, self).__init__(*args, **kwargs)
         self.configuration.append_config_values(opts.shared_lvm_opts)
-        # NOTE: cinder's LVM driver registers lvm_type and lvm_mirrors,
-        # read only to refuse a section copied from the stock driver. It
-        # names objects.Volume at class level, so import it only here:
-        # cinder-volume has registered its objects by now, while a bare
-        # 'import cinder_shared_lvm.driver' has not.
-        from cinder.volume.drivers import lvm as cinder_lvm  # noqa: F401
+        _register_stock_lvm_opts()
         self.configuration.append_config_values(
             self._get_oslo_driver_opts('lvm_type', 'lvm_mirrors'))
         executor = self.configuration.safe_get('shared_lvm_executor')
@@ -112,6 +104,10 @@ class SharedLVMDriver(driver.VolumeDriver):
 
     @classmethod
     def get_driver_options(cls) -> list:
+        # NOTE: lvm_type and lvm_mirrors are registered by cinder's LVM
+        # driver module; in a fresh process (cinder's own tooling calls
+        # this on the bare class) they are not there yet: KeyError.
+        _register_stock_lvm_opts()
         return opts.shared_lvm_opts + cls._get_oslo_driver_opts(
             'volume_clear', 'volume_clear_size', 'volume_clear_ionice',
             'volume_dd_blocksize', 'reserved_percentage',
@@ -145,7 +141,7 @@ class SharedLVMDriver(driver.VolumeDriver):
             role=lvm.WRITER, executor=self._execute,
             root_helper=utils.get_root_helper(), check_vg=False)
         self.datapath = datapath.DataPath(self.vg, self._execute,
-                                          self.configuration)
+                                          self.configuration, self._family)
 
     @_lvm_errors
     def check_for_setup_error(self) -> None:
@@ -199,7 +195,7 @@ class SharedLVMDriver(driver.VolumeDriver):
         for lv in lvs:
             name = lv['name']
             if not lv['active'] or lv['open'] or lv['origin'] or \
-                    policy.IN_USE.busy(self.vg_name, [name]):
+                    family.ACTIVE.users(self.vg_name, name):
                 continue        # a COW snapshot goes with its origin
             try:
                 self.vg.deactivate_lv(name)
@@ -220,14 +216,32 @@ class SharedLVMDriver(driver.VolumeDriver):
         if self.configuration.shared_lvm_cleanup_incomplete_on_startup:
             for name in found['incomplete']:
                 try:
-                    self._delete_lv(name)
+                    # NOTE: a half-copied LV holds tenant data; clear it
+                    # (volume_clear) before its extents are freed.
+                    with self._family(name, 'remove incomplete LV'):
+                        lv = self.vg.get_lv(name)
+                        if lv is not None:
+                            self.datapath.clear(name, lv,
+                                                'startup cleanup')
+                            self._delete_lv(name)
                     found['removed'].append(name)
-                except lvm_exception.SharedLVMError:
-                    LOG.exception('Could not remove incomplete LV %s',
-                                  self.vg.lv_ref(name))
+                except Exception:
+                    LOG.exception('Could not clear and remove incomplete '
+                                  'LV %s', self.vg.lv_ref(name))
         return found
 
     # -- locking -------------------------------------------------------------
+    #
+    # Lock order: the family lock, then the VG metadata lock (family.py).
+    # Every operation that reads or changes a family's state holds its
+    # family lock while it re-reads that state, decides and acts; the VG
+    # lock is held around metadata writes only.
+
+    def _family(self, origin: str, operation: str):
+        """The family lock of *origin* (a volume's LV), re-entrant."""
+        return family.family_locked(
+            self.vg_name, origin, self.configuration.shared_lvm_lock_timeout,
+            operation)
 
     @contextlib.contextmanager
     def _metadata_lock(self):
@@ -237,21 +251,40 @@ class SharedLVMDriver(driver.VolumeDriver):
         shared backend); tooz's file driver also serialises the threads of
         one process, so two drivers in one process are covered too.
         """
-        name = 'shared-lvm-%s' % self.vg_name
-        timeout = self.configuration.shared_lvm_lock_timeout
-        lock = coordination.COORDINATOR.get_lock(name)
-        if not lock.acquire(blocking=timeout):
-            raise exc.MetadataLockTimeout(lock=name, vg=self.vg_name,
-                                          timeout=timeout)
-        try:
-            yield
-        except Exception:
-            # A failed write may have been refused for space another
-            # service took: check the next one against a fresh report.
-            self._recent_vg.invalidate()
-            raise
-        finally:
-            lock.release()
+        with family.vg_locked(self.vg_name,
+                              self.configuration.shared_lvm_lock_timeout):
+            try:
+                yield
+            except Exception:
+                # A failed write may have been refused for space another
+                # service took: check the next one against a fresh report.
+                self._recent_vg.invalidate()
+                raise
+
+    def _fresh(self, volume) -> policy.Fresh:
+        """*volume* with its attachments re-read (call under its lock)."""
+        return policy.Fresh(volume, self._read_attachments(volume))
+
+    @staticmethod
+    def _read_attachments(volume) -> list:
+        """The volume's attachments as the database holds them now.
+
+        NOTE: the object a request carries was read before the request
+        waited for the family lock; an attach that Cinder reserved since
+        is only in the database.
+        """
+        ctx = cinder_context.get_admin_context()
+        return list(objects.VolumeAttachmentList.get_all_by_volume_id(
+            ctx, volume.id))
+
+    def _pause(self, point: str) -> None:
+        """A named point in an operation, for the race tests.
+
+        Production never sets ``pause_hook``; tests/functional/test_races.py
+        sets it on a driver instance to hold an operation at *point*.
+        """
+        if self.pause_hook is not None:
+            self.pause_hook(point)
 
     # -- stats ---------------------------------------------------------------
 
@@ -372,14 +405,29 @@ class SharedLVMDriver(driver.VolumeDriver):
             self.vg.delete(name)
 
     def _undo_create(self, name: str, why: str) -> None:
-        """Remove an LV made by a failed operation; never mask its error."""
-        LOG.error('%s failed; removing the new LV %s', why,
+        """Clear and remove an LV made by a failed operation.
+
+        The LV may hold part of a tenant's data (a half-done copy), and
+        lvcreate -Zn does not zero extents for the next LV: clear it as
+        volume_clear says before removing it. If the clear fails, the LV
+        stays (still tagged incomplete) for startup or the operator to
+        remove; never mask the operation's own error.
+        """
+        LOG.error('%s failed; clearing and removing the new LV %s', why,
                   self.vg.lv_ref(name))
         try:
-            self._delete_lv(name)
+            with self._family(name, 'undo %s' % name):
+                lv = self.vg.get_lv(name)
+                if lv is None:
+                    return
+                self.datapath.clear(name, lv, 'undo of %s' % why)
+                self._delete_lv(name)
         except Exception:
-            LOG.exception('Could not remove LV %s; remove it by hand',
-                          self.vg.lv_ref(name))
+            LOG.exception('Could not clear and remove LV %s; it stays '
+                          'tagged %s. Delete its Cinder volume or snapshot '
+                          '(which clears it), or remove it by hand after '
+                          'clearing it.', self.vg.lv_ref(name),
+                          INCOMPLETE_TAG)
 
     def local_path(self, volume) -> str:
         return self.vg.lv_path(volume.name)
@@ -388,7 +436,11 @@ class SharedLVMDriver(driver.VolumeDriver):
 
     @_lvm_errors
     def create_volume(self, volume) -> None:
-        """lvcreate an inactive, non-autoactivated thick LV."""
+        """lvcreate an inactive, non-autoactivated thick LV.
+
+        Locks: the VG lock. A new volume's family is reachable by no other
+        request while Cinder has it ``creating``.
+        """
         policy.check_size('volume %s' % volume.id, volume.size,
                           self._vg_size_gb())
         with self._metadata_lock():
@@ -397,122 +449,187 @@ class SharedLVMDriver(driver.VolumeDriver):
 
     @_lvm_errors
     def delete_volume(self, volume) -> None:
-        """Clear (if configured) and remove the LV; a missing LV is gone."""
-        lv = self.vg.get_lv(volume.name)
-        if lv is None:
-            LOG.warning('LV %s of volume %s does not exist; nothing to '
-                        'delete', self.vg.lv_ref(volume.name), volume.id)
-            return
-        policy.check_not_attached('delete', volume, 'a host is using it',
-                                  error=exc.VolumeBusyRefused)
-        policy.check_delete(volume, lv)
-        policy.check_not_copying('delete', self.vg_name, [volume.name],
-                                 volume, error=exc.VolumeBusyRefused,
-                                 volume_name=volume.name)
-        self.datapath.clear(volume.name, lv['size_bytes'] // units.Mi)
-        self._delete_lv(volume.name)
+        """Clear (if configured) and remove the LV; a missing LV is gone.
+
+        Locks: the family, for the whole operation (the clear included);
+        then the VG for lvremove. Re-reads: the LV, the attachments, this
+        host's use of the family.
+        """
+        what = 'delete volume %s' % volume.id
+        self._pause('delete:before-lock')
+        with self._family(volume.name, what):
+            lv = self.vg.get_lv(volume.name)
+            if lv is None:
+                LOG.warning('LV %s of volume %s does not exist; nothing to '
+                            'delete', self.vg.lv_ref(volume.name), volume.id)
+                return
+            fresh = self._fresh(volume)
+            policy.check_not_attached('delete', fresh, 'a host is using it',
+                                      error=exc.VolumeBusyRefused)
+            policy.check_delete(fresh, lv)
+            policy.check_not_copying('delete', self.vg_name, [volume.name],
+                                     fresh, error=exc.VolumeBusyRefused,
+                                     volume_name=volume.name)
+            self._pause('delete:decided')
+            self.datapath.clear(volume.name, lv, what)
+            self._delete_lv(volume.name)
 
     @_lvm_errors
     def extend_volume(self, volume, new_size: int) -> None:
-        """lvextend; a compute host that has the LV active refreshes it."""
+        """lvextend; a compute host that has the LV active refreshes it.
+
+        Locks: the family, then the VG. Re-reads: the LV, the attachments,
+        this host's use of the family.
+        """
+        what = 'extend volume %s' % volume.id
         policy.check_size('volume %s' % volume.id, new_size,
                           self._vg_size_gb())
-        lv = self._require_lv(volume.name, 'extend volume %s' % volume.id)
-        policy.check_family_change('extend', volume, lv)
-        policy.check_not_copying('extend', self.vg_name, [volume.name],
-                                 volume)
+        self._pause('extend:before-lock')
+        with self._family(volume.name, what):
+            lv = self._require_lv(volume.name, what)
+            fresh = self._fresh(volume)
+            policy.check_family_change('extend', fresh, lv)
+            policy.check_not_copying('extend', self.vg_name, [volume.name],
+                                     fresh)
+            grow = self._growth(volume, lv, new_size)
+            if not grow:
+                return
+            self._pause('extend:decided')
+            with self._metadata_lock():
+                self._checked_vg(what, grow)
+                self.vg.extend_volume(volume.name, '%dg' % new_size)
+
+    def _growth(self, volume, lv: dict, new_size: int) -> int:
+        """Bytes to add to reach *new_size* GiB; refuse a shrink."""
         grow = new_size * units.Gi - lv['size_bytes']
-        if grow == 0:
-            LOG.info('LV %s is already %d GiB', self.vg.lv_ref(volume.name),
-                     new_size)
-            return
         if grow < 0:
             raise exc.InvalidRequest(
                 reason='volume %s is %d bytes; shrinking it to %d GiB is '
                        'not supported' % (volume.id, lv['size_bytes'],
                                           new_size))
-        with self._metadata_lock():
-            self._checked_vg('extend volume %s' % volume.id, grow)
-            self.vg.extend_volume(volume.name, '%dg' % new_size)
+        if grow == 0:
+            LOG.info('LV %s is already %d GiB', self.vg.lv_ref(volume.name),
+                     new_size)
+        return grow
+
+    # -- copies --------------------------------------------------------------
+    #
+    # A copy has three steps. Under the source family's lock: re-read and
+    # decide, create the new LV (VG lock), and lease the source (activate
+    # its family here, first user only). Without the lock: copy. Under the
+    # lock again: release the lease (the last user deactivates). While the
+    # lease is held, an attach of the family, or a change to what the copy
+    # reads, is refused (policy.check_not_copying).
 
     @_lvm_errors
     def create_cloned_volume(self, volume, src_vref) -> None:
         """New LV at the target size; copy the source's size into it."""
-        policy.check_clone_source(src_vref)
-        src = self._require_lv(src_vref.name, 'clone volume %s' %
-                               src_vref.id)
-        self._create_copy(volume, src_vref.name, src_vref.size,
-                          exclusive=src['has_snapshots'])
+        what = 'clone volume %s' % src_vref.id
+
+        def decide():
+            # NOTE: other copies may read the same source at once; they
+            # share its activation here.
+            policy.check_clone_source(self._fresh(src_vref))
+            return self._require_lv(src_vref.name, what)
+        self._create_copy(volume, src_vref.name, src_vref.size, what,
+                          decide, 'clone')
 
     @_lvm_errors
     def create_volume_from_snapshot(self, volume, snapshot) -> None:
         """New LV at the target size; copy the snapshot's data into it."""
+        what = 'create volume from snapshot %s' % snapshot.id
         snap_lv = snapshot_lv_name(snapshot)
-        lv = self._require_lv(snap_lv, 'create volume from snapshot %s'
-                              % snapshot.id)
-        policy.check_family_change('create a volume from', snapshot.volume,
-                                   lv)
-        self._create_copy(volume, snap_lv, snapshot.volume_size,
-                          exclusive=lv['is_snapshot'],
-                          hold=(snapshot.volume.name,) if lv['is_snapshot']
-                          else ())
 
-    def _create_copy(self, volume, src_lv: str, src_size_gb: int,
-                     exclusive: bool, hold: tuple = ()) -> None:
-        """Create *volume*'s LV, then copy *src_size_gb* GiB of *src_lv*.
+        def decide():
+            src = self._require_lv(snap_lv, what)
+            policy.check_family_change('create a volume from',
+                                       self._fresh(snapshot.volume), src)
+            return src
+        self._create_copy(volume, snapshot.volume.name,
+                          snapshot.volume_size, what, decide, 'from-snapshot')
 
-        :param exclusive: the source belongs to a snapshot family, which
-                          is activated ``-aey`` (rule 5)
+    def _create_copy(self, volume, family_name: str, src_size_gb: int,
+                     what: str, decide, point: str,
+                     tags: tuple = (INCOMPLETE_TAG,)) -> None:
+        """Create *volume*'s LV and copy *src_size_gb* GiB of the source.
+
+        :param family_name: the family (origin LV) of the source
+        :param decide: called under the family lock; re-reads, refuses or
+                       returns the source's LV report
+        :param point: the operation's name for ``_pause``
         """
         policy.check_size('volume %s' % volume.id, volume.size,
                           self._vg_size_gb())
         if volume.size < src_size_gb:
             raise exc.InvalidRequest(
-                reason='volume %s (%d GiB) is smaller than its source %s '
-                       '(%d GiB)' % (volume.id, volume.size, src_lv,
-                                     src_size_gb))
-        with self._metadata_lock():
-            self._create_lv(volume.name, volume.size,
-                            'volume %s' % volume.id, tags=(INCOMPLETE_TAG,))
+                reason='volume %s (%d GiB) is smaller than its source '
+                       '(%d GiB)' % (volume.id, volume.size, src_size_gb))
+        lease = self._start_copy(volume.name, volume.size, family_name,
+                                 what, decide, point, tags)
         try:
-            self._copy_lv(src_lv, volume.name, src_size_gb, exclusive,
-                          hold=hold)
+            with lease:
+                self._pause('%s:active' % point)
+                self._copy_to_new(lease, volume.name, src_size_gb)
             self._mark_complete(volume.name)
         except Exception:
             with excutils.save_and_reraise_exception():
-                self._undo_create(volume.name, 'Copy from %s' % src_lv)
+                self._undo_create(volume.name, what)
+
+    def _start_copy(self, new_lv: str, size_gb: int, family_name: str,
+                    what: str, decide, point: str, tags: tuple):
+        """Step 1 of a copy, under the family lock; returns the lease."""
+        self._pause('%s:before-lock' % point)
+        with self._family(family_name, what):
+            src = decide()
+            self._pause('%s:decided' % point)
+            with self._metadata_lock():
+                self._create_lv(new_lv, size_gb, what, tags=tags)
+            try:
+                return self.datapath.lease(
+                    family_name, src, what,
+                    exclusive=src['is_snapshot'] or src['has_snapshots'],
+                    reads=(src['name'],))
+            except Exception:
+                with excutils.save_and_reraise_exception():
+                    self._undo_create(new_lv, what)
+
+    def _copy_to_new(self, lease, dst_lv: str, size_gb: int) -> None:
+        with self.datapath.activated_new(dst_lv) as dst:
+            LOG.info('Copying %(size)d GiB from %(src)s to %(dst)s for '
+                     '%(what)s', {'size': size_gb, 'src': lease.path,
+                                  'dst': dst, 'what': lease.what})
+            self.datapath.copy(lease.path, dst, size_gb)
 
     def _mark_complete(self, name: str) -> None:
         """Drop INCOMPLETE_TAG: the LV's data is all there."""
         with self._metadata_lock():
             self.vg.del_tag(name, INCOMPLETE_TAG)
 
-    def _copy_lv(self, src_lv: str, dst_lv: str, size_gb: int,
-                 exclusive: bool = False, hold: tuple = ()) -> None:
-        """Copy with both LVs active here; *hold*: more LVs in use."""
-        with self.datapath.activated(src_lv, exclusive=exclusive,
-                                     hold=hold) as (src,):
-            with self.datapath.activated(dst_lv) as (dst,):
-                LOG.info('Copying %(size)d GiB from %(src)s to %(dst)s',
-                         {'size': size_gb, 'src': src, 'dst': dst})
-                self.datapath.copy(src, dst, size_gb)
-
     # -- snapshots -----------------------------------------------------------
 
     @_lvm_errors
     def create_snapshot(self, snapshot) -> None:
-        """A COW snapshot (lvcreate -s) or a full copy, per snapshot mode."""
+        """A COW snapshot (lvcreate -s) or a full copy, per snapshot mode.
+
+        Locks: the volume's family, then the VG. Re-reads: the
+        attachments, the LV, this host's use of the family.
+        """
         volume = snapshot.volume
-        policy.check_create_snapshot(volume)
         snap_lv = snapshot_lv_name(snapshot)
+        what = 'snapshot %s of volume %s' % (snapshot.id, volume.id)
         if self.configuration.shared_lvm_snapshot_mode == \
                 opts.SNAPSHOT_MODE_COPY:
-            self._create_copy_snapshot(snapshot, volume, snap_lv)
+            self._create_copy_snapshot(snapshot, volume, snap_lv, what)
             return
-        policy.check_not_copying('snapshot', self.vg_name, [volume.name],
-                                 volume)
-        with self._metadata_lock():
-            self._create_cow_snapshot(snapshot, volume, snap_lv)
+        self._pause('snapshot:before-lock')
+        with self._family(volume.name, what):
+            fresh = self._fresh(volume)
+            policy.check_create_snapshot(fresh)
+            policy.check_not_copying('snapshot', self.vg_name, [volume.name],
+                                     fresh)
+            self._pause('snapshot:decided')
+            with self._metadata_lock():
+                self._create_cow_snapshot(snapshot, volume, snap_lv)
 
     def _cow_size_mb(self, size_gb: int) -> int:
         pct = self.configuration.shared_lvm_snapshot_size_percent
@@ -523,7 +640,7 @@ class SharedLVMDriver(driver.VolumeDriver):
 
     def _create_cow_snapshot(self, snapshot, volume, snap_lv: str,
                              check_space: bool = True) -> None:
-        """lvcreate -s (caller holds the metadata lock).
+        """lvcreate -s (caller holds the family and metadata locks).
 
         :param check_space: False to recreate a snapshot that a merge has
                             just consumed: the merge freed the same space
@@ -539,79 +656,110 @@ class SharedLVMDriver(driver.VolumeDriver):
         self.vg.create_lv_snapshot(snap_lv, volume.name,
                                    size_str='%dm' % size_mb)
 
-    def _create_copy_snapshot(self, snapshot, volume, snap_lv: str) -> None:
+    def _create_copy_snapshot(self, snapshot, volume, snap_lv: str,
+                              what: str) -> None:
         """A plain LV with a full copy: the origin stays a plain LV."""
-        src = self._require_lv(volume.name, 'snapshot volume %s' % volume.id)
-        with self._metadata_lock():
-            self._create_lv(snap_lv, snapshot.volume_size,
-                            'snapshot %s' % snapshot.id,
-                            tags=(COPY_SNAPSHOT_TAG, INCOMPLETE_TAG))
+        def decide():
+            policy.check_create_snapshot(self._fresh(volume))
+            return self._require_lv(volume.name, what)
+        # NOTE: an origin that already has COW snapshots (the snapshot
+        # mode was changed) is a family: -aey, like any family copy.
+        self._create_copy_as(snapshot.volume_size, snap_lv, volume.name,
+                             what, decide)
+
+    def _create_copy_as(self, size_gb: int, new_lv: str, family_name: str,
+                        what: str, decide) -> None:
+        lease = self._start_copy(new_lv, size_gb, family_name, what, decide,
+                                 'copy-snapshot',
+                                 (COPY_SNAPSHOT_TAG, INCOMPLETE_TAG))
         try:
-            # NOTE: an origin that already has COW snapshots (the snapshot
-            # mode was changed) is a family: -aey, like any family copy.
-            self._copy_lv(volume.name, snap_lv, snapshot.volume_size,
-                          exclusive=src['has_snapshots'])
-            self._mark_complete(snap_lv)
+            with lease:
+                self._pause('copy-snapshot:active')
+                self._copy_to_new(lease, new_lv, size_gb)
+            self._mark_complete(new_lv)
         except Exception:
             with excutils.save_and_reraise_exception():
-                self._undo_create(snap_lv, 'Copy of %s' % volume.name)
+                self._undo_create(new_lv, what)
 
     @_lvm_errors
     def delete_snapshot(self, snapshot) -> None:
-        """Clear (if configured) and remove; a missing snapshot is gone."""
+        """Clear (if configured) and remove; a missing snapshot is gone.
+
+        Locks: the origin's family for the whole operation (the clear
+        activates the whole family here), then the VG for lvremove.
+        Re-reads: the snapshot LV, the origin's attachments, this host's
+        use of the family.
+        """
         snap_lv = snapshot_lv_name(snapshot)
-        lv = self.vg.get_lv(snap_lv)
-        if lv is None:
-            LOG.warning('LV %s of snapshot %s does not exist; nothing to '
-                        'delete', self.vg.lv_ref(snap_lv), snapshot.id)
-            return
-        policy.check_family_change('delete snapshot of', snapshot.volume, lv,
-                                   error=exc.SnapshotBusyRefused)
-        family = [snapshot.volume.name] if lv['is_snapshot'] else []
-        policy.check_not_copying('delete snapshot', self.vg_name,
-                                 [snap_lv] + family, 'snapshot %s (LV %s)' % (
-                                     snapshot.id, snap_lv),
-                                 error=exc.SnapshotBusyRefused,
-                                 snapshot_name=snap_lv)
-        size_mb = lv['size_bytes'] // units.Mi
-        # NOTE: a COW snapshot is cleared through its -cow device: writing
-        # through the snapshot itself would copy origin chunks first.
-        self.datapath.clear(snap_lv, size_mb,
-                            dm_suffix='-cow' if lv['is_snapshot'] else '')
-        self._delete_lv(snap_lv)
+        origin = snapshot.volume
+        what = 'delete snapshot %s' % snapshot.id
+        self._pause('delete-snapshot:before-lock')
+        with self._family(origin.name, what):
+            lv = self.vg.get_lv(snap_lv)
+            if lv is None:
+                LOG.warning('LV %s of snapshot %s does not exist; nothing '
+                            'to delete', self.vg.lv_ref(snap_lv),
+                            snapshot.id)
+                return
+            fresh = self._fresh(origin)
+            policy.check_family_change('delete snapshot of', fresh, lv,
+                                       error=exc.SnapshotBusyRefused)
+            # NOTE: a copy of the origin may have the family active here;
+            # the clear shares that activation. A copy from this snapshot
+            # reads it: busy.
+            policy.check_not_copying(
+                'delete snapshot', self.vg_name, [snap_lv],
+                'snapshot %s (LV %s)' % (snapshot.id, snap_lv),
+                error=exc.SnapshotBusyRefused, snapshot_name=snap_lv)
+            self._pause('delete-snapshot:decided')
+            self.datapath.clear(origin.name, lv, what)
+            self._delete_lv(snap_lv)
 
     @_lvm_errors
     def revert_to_snapshot(self, context, volume, snapshot) -> None:
-        """Merge a COW snapshot (then recreate it) or copy a copy back."""
-        policy.check_not_attached('revert', volume,
-                                  'its data would change under the guest')
+        """Merge a COW snapshot (then recreate it) or copy a copy back.
+
+        Locks: the volume's family for the whole operation, then the VG
+        around the merge and the recreation. Re-reads: the attachments,
+        the snapshot LV, this host's use of the family.
+        """
         snap_lv = snapshot_lv_name(snapshot)
-        lv = self._require_lv(snap_lv, 'revert to snapshot %s' % snapshot.id)
-        policy.check_not_copying('revert', self.vg_name,
-                                 [volume.name, snap_lv], volume)
-        if not lv['is_snapshot']:
-            self._copy_lv(snap_lv, volume.name, snapshot.volume_size)
-            return
-        with self._metadata_lock():
-            # NOTE: the origin is active here, exclusively and closed, so
-            # the merge runs now in the foreground instead of at the next
-            # activation on whichever host that is.
-            with self.datapath.activated(volume.name, exclusive=True):
-                LOG.info('Merging %s into %s', snap_lv, volume.name)
-                self.vg.revert(snap_lv)
-            # NOTE: the merge consumed the snapshot, which Cinder still
-            # lists; recreate it, as cinder's LVM driver does.
-            self._create_cow_snapshot(snapshot, volume, snap_lv,
-                                      check_space=False)
+        what = 'revert volume %s to snapshot %s' % (volume.id, snapshot.id)
+        self._pause('revert:before-lock')
+        with self._family(volume.name, what):
+            policy.check_not_attached('revert', self._fresh(volume),
+                                      'its data would change under the '
+                                      'guest')
+            lv = self._require_lv(snap_lv, what)
+            origin = self._require_lv(volume.name, what)
+            policy.check_not_copying('revert', self.vg_name,
+                                     [volume.name, snap_lv], volume)
+            self._pause('revert:decided')
+            if lv['is_snapshot']:
+                revert.merge(self, volume, snapshot, snap_lv, origin, what)
+                return
+            with self.datapath.lease(volume.name, lv, what,
+                                     reads=(snap_lv,)) as src:
+                with self.datapath.lease(volume.name, origin, what) as dst:
+                    self.datapath.copy(src.path, dst.path,
+                                       snapshot.volume_size)
 
     # -- images --------------------------------------------------------------
 
     @_lvm_errors
     def copy_image_to_volume(self, context, volume, image_service, image_id,
                              disable_sparse=False) -> None:
-        """Fetch here, convert onto the LV through the executor."""
+        """Fetch here, convert onto the LV through the executor.
+
+        Locks: the volume's family around the activation (a re-image may
+        write a volume that has snapshots).
+        """
+        def check():
+            policy.check_not_attached(
+                'write an image to', self._fresh(volume),
+                'the image would be written under the guest')
         self.datapath.image_to_lv(context, image_service, image_id,
-                                  volume.name, volume.size)
+                                  volume.name, volume.size, check=check)
 
     @_lvm_errors
     def copy_volume_to_image(self, context, volume, image_service,
@@ -620,13 +768,19 @@ class SharedLVMDriver(driver.VolumeDriver):
 
         A plain LV may be read here while a compute host has it active
         (Cinder asks for force to upload an in-use volume); a snapshot
-        family may not be active on two hosts.
+        family may not be active on two hosts. Locks: the family, while
+        it decides and leases the LV.
         """
-        lv = self._require_lv(volume.name, 'upload volume %s' % volume.id)
-        policy.check_family_change('upload', volume, lv)
-        self.datapath.lv_to_image(context, image_service, image_meta,
-                                  volume.name, volume,
-                                  exclusive=lv['has_snapshots'])
+        what = 'upload volume %s' % volume.id
+        with self._family(volume.name, what):
+            lv = self._require_lv(volume.name, what)
+            policy.check_family_change('upload', self._fresh(volume), lv)
+            lease = self.datapath.lease(volume.name, lv, what,
+                                        exclusive=lv['has_snapshots'],
+                                        reads=(volume.name,))
+        with lease:
+            self.datapath.lv_to_image(context, image_service, image_meta,
+                                      lease, volume)
 
     def clone_image(self, context, volume, image_location, image_meta,
                     image_service):
@@ -657,22 +811,37 @@ class SharedLVMDriver(driver.VolumeDriver):
 
     @_lvm_errors
     def initialize_connection(self, volume, connector, **kwargs) -> dict:
-        """Connection data for the connector; no metadata is written."""
+        """Connection data for the connector; no metadata is written.
+
+        Also Nova's second connection in a live migration. Locks: the
+        volume's family. Re-reads: the LV (has it snapshots now?), the
+        attachments (in-flight ones without a host count as another
+        host), this host's use of the family.
+        """
         host = policy.check_connector(connector, self.vg_name,
                                       self._vg_uuid())
-        lv = self._require_lv(volume.name, 'attach volume %s' % volume.id)
-        activation = policy.activation_for(volume, lv, host)
-        # NOTE: a family being copied is active on this host, so an attach
-        # would put it on two (rule 5); a plain LV being copied would be
-        # written under the copy.
-        policy.check_not_copying('attach', self.vg_name, [volume.name],
-                                 volume)
-        mode = connector.get('mode') if connector.get('mode') in (
-            'rw', 'ro') else 'rw'
+        what = 'attach volume %s to %s' % (volume.id, host)
+        self._pause('attach:before-lock')
+        with self._family(volume.name, what):
+            lv = self._require_lv(volume.name, what)
+            fresh = self._fresh(volume)
+            activation = policy.activation_for(fresh, lv, host)
+            # NOTE: a family being copied is active on this host, so an
+            # attach would put it on two (rule 5); a plain LV being copied
+            # would be written under the copy.
+            policy.check_not_copying('attach', self.vg_name, [volume.name],
+                                     fresh)
+            self._pause('attach:decided')
         LOG.info('Connecting volume %(vol)s (LV %(lv)s) to host %(host)s '
                  'with %(act)s activation',
                  {'vol': volume.id, 'lv': volume.name, 'host': host,
                   'act': activation})
+        return self._connection_info(volume, lv, activation, connector)
+
+    def _connection_info(self, volume, lv: dict, activation: str,
+                         connector: dict) -> dict:
+        mode = connector.get('mode') if connector.get('mode') in (
+            'rw', 'ro') else 'rw'
         return {'driver_volume_type': DRIVER_VOLUME_TYPE,
                 'data': {'volume_id': volume.id,
                          'vg_name': self.vg_name,
@@ -689,12 +858,15 @@ class SharedLVMDriver(driver.VolumeDriver):
     def terminate_connection(self, volume, connector, **kwargs) -> None:
         """Nothing to undo here: the compute host deactivates on detach.
 
-        ``connector=None`` is a force-detach of every attachment; it
-        succeeds too.
+        Takes the family lock all the same, so that a detach is ordered
+        with the family's other operations. ``connector=None`` is a
+        force-detach of every attachment; it succeeds too.
         """
-        LOG.debug('terminate_connection of volume %s for %s: nothing to do',
-                  volume.id, (connector or {}).get('host', 'all hosts'))
-        return None
+        host = (connector or {}).get('host', 'all hosts')
+        with self._family(volume.name, 'detach volume %s from %s' % (
+                volume.id, host)):
+            LOG.debug('terminate_connection of volume %s for %s: nothing '
+                      'to do', volume.id, host)
 
     def _connect_device(self, conn):
         """Attach here with our connector, run through our executor.
@@ -717,185 +889,6 @@ class SharedLVMDriver(driver.VolumeDriver):
                 reason='LV %s is not readable after activation' %
                 device['path'])
         return attach_info
-
-    # -- manage / unmanage ----------------------------------------------------
-
-    def _ref_lv_name(self, existing_ref) -> str:
-        """The LV name of a manage reference, which must be in our VG.
-
-        Accepted: ``{'source-name': 'lv'}``, ``'vg/lv'`` or
-        ``'/dev/vg/lv'``, with vg this backend's VG.
-        """
-        if isinstance(existing_ref, str):
-            existing_ref = {'source-name': existing_ref}
-        if not isinstance(existing_ref, dict) or not isinstance(
-                existing_ref.get('source-name'), str):
-            raise cinder_exception.ManageExistingInvalidReference(
-                existing_ref=existing_ref,
-                reason='the reference must have a source-name string')
-        name = existing_ref['source-name']
-        parts = name[len('/dev/'):].split('/') if name.startswith(
-            '/dev/') else name.split('/')
-        if len(parts) == 2:
-            if parts[0] != self.vg_name:
-                raise cinder_exception.ManageExistingInvalidReference(
-                    existing_ref=existing_ref,
-                    reason='it names VG %r, but this backend manages VG %s'
-                           % (parts[0], self.vg_name))
-            parts = parts[1:]
-        if len(parts) != 1:
-            raise cinder_exception.ManageExistingInvalidReference(
-                existing_ref=existing_ref,
-                reason='use an LV name, vg/lv or /dev/vg/lv')
-        try:
-            return lvm.validate_name(parts[0])
-        except lvm_exception.InvalidName as err:
-            raise cinder_exception.ManageExistingInvalidReference(
-                existing_ref=existing_ref, reason=str(err)) from err
-
-    def _manageable_lv(self, existing_ref, snapshot: bool) -> tuple:
-        """(name, report) of the LV a manage reference names, or refuse."""
-        name = self._ref_lv_name(existing_ref)
-        lv = self.vg.get_lv(name)
-        if lv is None:
-            raise cinder_exception.ManageExistingInvalidReference(
-                existing_ref=existing_ref,
-                reason='LV %s/%s does not exist' % (self.vg_name, name))
-        if lv['is_snapshot'] != snapshot:
-            raise cinder_exception.ManageExistingInvalidReference(
-                existing_ref=existing_ref,
-                reason='LV %s is %sa COW snapshot' % (
-                    name, '' if lv['is_snapshot'] else 'not '))
-        if lv['open']:
-            raise cinder_exception.ManageExistingInvalidReference(
-                existing_ref=existing_ref,
-                reason='LV %s is open on the cinder-volume host' % name)
-        return name, lv
-
-    @staticmethod
-    def _already_managed(name: str) -> bool:
-        if name.startswith('_snapshot-'):
-            return volume_utils.extract_id_from_snapshot_name(
-                name[1:]) is not None
-        return volume_utils.extract_id_from_volume_name(name) is not None
-
-    def _unmanaged_lv(self, existing_ref, snapshot: bool) -> tuple:
-        """(name, report) of an LV Cinder may take over; else refuse."""
-        name, lv = self._manageable_lv(existing_ref, snapshot=snapshot)
-        if self._already_managed(name):
-            raise cinder_exception.ManageExistingAlreadyManaged(
-                volume_ref=name)
-        return name, lv
-
-    @_lvm_errors
-    def manage_existing_get_size(self, volume, existing_ref) -> int:
-        # NOTE: Cinder asks for the size first; refuse a managed LV here
-        # too, not only in manage_existing (doc/source/bad_input.rst).
-        _name, lv = self._unmanaged_lv(existing_ref, snapshot=False)
-        return datapath.gib_ceil(lv['size_bytes'])
-
-    @_lvm_errors
-    def manage_existing(self, volume, existing_ref):
-        """Rename the LV to the volume's name, round it up to whole GiB."""
-        name, lv = self._unmanaged_lv(existing_ref, snapshot=False)
-        size_gb = datapath.gib_ceil(lv['size_bytes'])
-        with self._metadata_lock():
-            if lv['size_bytes'] != size_gb * units.Gi:
-                # NOTE: Cinder records whole GiB; grow the LV to match so
-                # that copies of the recorded size stay inside it.
-                self._checked_vg('manage %s' % name,
-                                 size_gb * units.Gi - lv['size_bytes'])
-                self.vg.extend_volume(name, '%dg' % size_gb)
-            self.vg.rename_volume(name, volume.name)
-            self.vg.set_autoactivation(volume.name, False)
-        return None
-
-    def unmanage(self, volume) -> None:
-        """Cinder forgets the volume; the LV stays, under its name."""
-        LOG.info('Unmanaged volume %s; LV %s stays in VG %s', volume.id,
-                 volume.name, self.vg_name)
-
-    @_lvm_errors
-    def manage_existing_snapshot_get_size(self, snapshot, existing_ref):
-        _name, lv = self._unmanaged_lv(existing_ref, snapshot=True)
-        return datapath.gib_ceil(lv['size_bytes'])
-
-    @_lvm_errors
-    def manage_existing_snapshot(self, snapshot, existing_ref):
-        """Rename a COW snapshot of the snapshot's volume to its LV name."""
-        name, lv = self._manageable_lv(existing_ref, snapshot=True)
-        if lv['origin'] != snapshot.volume.name:
-            raise cinder_exception.ManageExistingInvalidReference(
-                existing_ref=existing_ref,
-                reason='LV %s is a snapshot of %s, not of %s' % (
-                    name, lv['origin'], snapshot.volume.name))
-        if self._already_managed(name):
-            raise cinder_exception.ManageExistingAlreadyManaged(
-                volume_ref=name)
-        policy.check_family_change('manage a snapshot of', snapshot.volume,
-                                   lv)
-        with self._metadata_lock():
-            self.vg.rename_volume(name, snapshot_lv_name(snapshot))
-        return None
-
-    def unmanage_snapshot(self, snapshot) -> None:
-        LOG.info('Unmanaged snapshot %s; LV %s stays in VG %s', snapshot.id,
-                 snapshot_lv_name(snapshot), self.vg_name)
-
-    def _manageable(self, cinder_resources, snapshots: bool, marker, limit,
-                    offset, sort_keys, sort_dirs) -> list:
-        """One lvs; an entry per volume (or snapshot) LV."""
-        cinder_ids = {r['id'] for r in cinder_resources}
-        entries = []
-        for lv in self.vg.list_lvs():
-            is_snap = lv['is_snapshot'] or COPY_SNAPSHOT_TAG in lv['tags']
-            if is_snap != snapshots or lv['name'].startswith('_snapshot-') \
-                    and not snapshots:
-                continue
-            entries.append(self._manageable_entry(lv, cinder_ids,
-                                                  snapshots))
-        return volume_utils.paginate_entries_list(
-            entries, marker, limit, offset, sort_keys, sort_dirs)
-
-    @staticmethod
-    def _manageable_entry(lv: dict, cinder_ids: set, snapshot: bool) -> dict:
-        name = lv['name']
-        if snapshot:
-            unmangled = name[1:] if name.startswith('_snapshot') else name
-            cinder_id = volume_utils.extract_id_from_snapshot_name(unmangled)
-        else:
-            cinder_id = volume_utils.extract_id_from_volume_name(name)
-        entry = {'reference': {'source-name': name},
-                 'size': datapath.gib_ceil(lv['size_bytes']),
-                 'cinder_id': None, 'extra_info': None,
-                 'safe_to_manage': True, 'reason_not_safe': None}
-        if cinder_id and cinder_id in cinder_ids:
-            entry.update(safe_to_manage=False, cinder_id=cinder_id,
-                         reason_not_safe='already managed')
-        elif cinder_id:
-            entry.update(safe_to_manage=False,
-                         reason_not_safe='named like a Cinder %s' % (
-                             'snapshot' if snapshot else 'volume'))
-        elif lv['open']:
-            entry.update(safe_to_manage=False, reason_not_safe='in use')
-        elif snapshot and not lv['origin']:
-            entry.update(safe_to_manage=False,
-                         reason_not_safe='not a COW snapshot')
-        if snapshot:
-            entry['source_reference'] = {'source-name': lv['origin']}
-        return entry
-
-    @_lvm_errors
-    def get_manageable_volumes(self, cinder_volumes, marker, limit, offset,
-                               sort_keys, sort_dirs):
-        return self._manageable(cinder_volumes, False, marker, limit,
-                                offset, sort_keys, sort_dirs)
-
-    @_lvm_errors
-    def get_manageable_snapshots(self, cinder_snapshots, marker, limit,
-                                 offset, sort_keys, sort_dirs):
-        return self._manageable(cinder_snapshots, True, marker, limit,
-                                offset, sort_keys, sort_dirs)
 
     # -- retype and migration -------------------------------------------------
 

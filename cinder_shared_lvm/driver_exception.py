@@ -50,3 +50,16 @@ class MetadataLockTimeout(SharedLVMDriverError):
 class InvalidValue(SharedLVMDriverError):
     """A name or size that the LVM layer refused (same message)."""
     pass
+
+
+class FamilyLockTimeout(SharedLVMDriverError):
+    message = ("Could not take the lock %(lock)s within %(timeout)s seconds "
+               "to %(operation)s: another operation on this volume or its "
+               "snapshots is running. Retry when it is done, or raise "
+               "shared_lvm_lock_timeout. Nothing was changed.")
+
+
+class RevertIncomplete(SharedLVMDriverError):
+    """A merge happened, but the step after it did not (exactly what)."""
+    message = ("Revert of volume %(volume)s to snapshot %(snapshot)s is "
+               "incomplete: %(reason)s. %(action)s")

@@ -157,6 +157,34 @@ def _lv_from_row(row: dict) -> dict:
             'tags': tags}
 
 
+# lv_attr's first character (volume type) and seventh (target type) of the
+# LVs this project handles: plain thick, COW origin, COW snapshot.
+_SUPPORTED_VOLUME_TYPES = {'-': 'a thick LV', 'o': 'a COW origin',
+                           's': 'a COW snapshot'}
+_KIND_NAMES = {'V': 'a thin LV', 't': 'a thin pool', 'T': 'thin pool data',
+               'e': 'RAID or pool metadata', 'r': 'a RAID LV',
+               'R': 'a RAID LV', 'm': 'a mirror', 'M': 'a mirror',
+               'i': 'a mirror or RAID image', 'I': 'a mirror or RAID image',
+               'l': 'a mirror log', 'L': 'a mirror log', 'C': 'a cached LV',
+               'p': 'a pvmove LV', 'v': 'a virtual LV', 'd': 'a VDO pool',
+               'D': 'VDO pool data', 'c': 'an LV under conversion',
+               'O': 'an origin whose snapshot is merging',
+               'S': 'a merging snapshot'}
+
+
+def unsupported_kind(lv: dict) -> Optional[str]:
+    """Why *lv* is not a thick LV or COW snapshot, or None if it is.
+
+    :param lv: a report from ``SharedLVM.list_lvs``
+    """
+    attr = lv['attr'].ljust(10, '-')
+    if attr[0] not in _SUPPORTED_VOLUME_TYPES:
+        return _KIND_NAMES.get(attr[0], 'of LVM type %r' % attr[0])
+    if attr[6] not in ('-', 's'):
+        return 'of LVM target type %r' % attr[6]
+    return None
+
+
 class SharedLVM(brick_lvm.LVM):
     """One shared VG, seen from one host in one role.
 

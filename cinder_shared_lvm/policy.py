@@ -1,9 +1,10 @@
-"""Which operation is allowed in which volume state (DESIGN.md rules 5, 6, 8).
+"""Which operation is allowed in which volume state (safety rules 5, 6, 8).
 
-Every check here is called by the driver *before* it changes any metadata,
-and raises an error that says why and what to do. Keeping them in one
-module keeps the state table (doc/source/operations.rst) and the code in
-step.
+Every check here is called by the driver under the family's lock
+(``family.family_locked``), on state re-read under that lock (``Fresh``),
+and *before* it changes any metadata; each raises an error that says why
+and what to do. Keeping them in one module keeps the state table
+(doc/source/operations.rst) and the code in step.
 
 Terms:
 
@@ -14,11 +15,10 @@ Terms:
   origin active writes the COW store.
 """
 
-import collections
-import threading
 from typing import Iterable, Optional
 
 from cinder_shared_lvm import driver_exception as exc
+from cinder_shared_lvm import family
 from cinder_shared_lvm import lvm
 
 # Attachment states in which some host has, or is about to have, the LV
@@ -27,10 +27,31 @@ from cinder_shared_lvm import lvm
 ACTIVE_ATTACH_STATES = frozenset(('attached', 'attaching', 'reserved',
                                   'detaching', 'error_detaching'))
 
+# An attach in flight: Cinder records the attachment's host only after
+# initialize_connection returns, so until then it has no host.
+IN_FLIGHT_ATTACH_STATES = frozenset(('reserved', 'attaching'))
+
 ACTIVATION_SHARED = 'shared'
 ACTIVATION_EXCLUSIVE = 'exclusive'
 
 DETACH_FIRST = 'Detach the volume first, then retry.'
+
+
+class Fresh(object):
+    """A volume as re-read under its family lock.
+
+    The volume object a request carries was loaded before the request
+    waited for the lock; its attachments may be stale by then. The policy
+    decides on the attachments read afresh (``attachments``), and on the
+    carried ``attach_status`` as well, which can only add refusals.
+    """
+
+    def __init__(self, volume, attachments):
+        self.id = volume.id
+        self.name = volume.name
+        self.multiattach = bool(getattr(volume, 'multiattach', False))
+        self.attach_status = getattr(volume, 'attach_status', None)
+        self.volume_attachment = list(attachments)
 
 
 def _attachments(volume) -> list:
@@ -55,6 +76,30 @@ def attached_hosts(volume) -> set:
     return {_attachment_host(a) for a in _attachments(volume)
             if a.attach_status in ACTIVE_ATTACH_STATES and
             _attachment_host(a)}
+
+
+def hostless_attaches(volume) -> int:
+    """Attaches in flight whose host Cinder does not know yet."""
+    return sum(1 for a in _attachments(volume)
+               if a.attach_status in IN_FLIGHT_ATTACH_STATES and
+               not _attachment_host(a))
+
+
+def other_attaches(volume, host: str) -> tuple:
+    """(other hosts, hostless attaches) that an attach to *host* must
+    count as other hosts.
+
+    One hostless attachment is presumed to be this very request (Cinder
+    reserves it before calling initialize_connection), unless an in-flight
+    attachment already names *host*; every other one may be on any host.
+    """
+    hostless = hostless_attaches(volume)
+    own_named = any(a.attach_status in IN_FLIGHT_ATTACH_STATES and
+                    _attachment_host(a) == host
+                    for a in _attachments(volume))
+    if not own_named and hostless:
+        hostless -= 1
+    return attached_hosts(volume) - {host}, hostless
 
 
 def _describe(volume) -> str:
@@ -109,14 +154,17 @@ def activation_for(volume, lv: dict, host: str) -> str:
     """
     if not lv['has_snapshots']:
         return ACTIVATION_SHARED
-    others = attached_hosts(volume) - {host}
-    if others:
+    others, hostless = other_attaches(volume, host)
+    if others or hostless:
+        where = sorted(others) + (
+            ['%d attach(es) in progress whose host is not known yet'
+             % hostless] if hostless else [])
         raise exc.OperationRefused(
             operation='attach', resource='%s to host %s' % (
                 _describe(volume), host),
             reason='it has snapshots and is already attached to %s; an '
                    'origin with COW snapshots may be active on one host '
-                   'only' % ', '.join(sorted(others)),
+                   'only' % ', '.join(where),
             action='Detach it from the other host first (live migration '
                    'and multi-attach across hosts need a volume without '
                    'snapshots), or delete its snapshots.')
@@ -165,68 +213,32 @@ def check_delete(volume, lv: dict) -> None:
             action='Delete its snapshots first.', volume_name=volume.name)
 
 
-class InUseRegistry(object):
-    """LVs that a data operation of this process has active on this host.
-
-    Clones, volumes from snapshots, copy-mode snapshots, uploads and
-    clears activate their LVs on the cinder-volume host while they copy
-    (``datapath.DataPath.activated``). While one runs, an operation that
-    would change those LVs, or activate their snapshot family on another
-    host, is refused (doc/source/operations.rst, ``copying`` columns).
-    Another copy of the same source shares the activation, and the last
-    user deactivates it.
-
-    In-process only: one cinder-volume service writes a VG at a time
-    (``SUPPORTS_ACTIVE_ACTIVE = False``). ``lock`` is held across each
-    activation and deactivation, so a count and the LV's state agree.
-    """
-
-    def __init__(self):
-        self.lock = threading.RLock()
-        self._users = collections.Counter()
-
-    def hold(self, vg: str, name: str) -> int:
-        """Count one more user of vg/name; return the new count."""
-        with self.lock:
-            self._users[(vg, name)] += 1
-            return self._users[(vg, name)]
-
-    def release(self, vg: str, name: str) -> int:
-        """Count one user less; return how many are left."""
-        with self.lock:
-            self._users[(vg, name)] -= 1
-            left = self._users[(vg, name)]
-            if left <= 0:
-                del self._users[(vg, name)]
-            return max(left, 0)
-
-    def busy(self, vg: str, names: Iterable[str]) -> list:
-        with self.lock:
-            return sorted(n for n in set(names) if self._users[(vg, n)] > 0)
-
-
-IN_USE = InUseRegistry()
-
-
 def check_not_copying(operation: str, vg_name: str, names: Iterable[str],
                       resource, error=exc.OperationRefused,
                       **kwargs) -> None:
     """Refuse *operation* while a data copy here uses any of *names*.
 
+    "Uses" is either reading the LV (``family.ACTIVE.read_by_copy``) or
+    having its family active on this host for a copy (an LV in *names*
+    that is a family's unit): an attach would put that family on two
+    hosts, and a change would happen under the copy.
+
     :param names: the LVs the operation changes or activates: the LV
                   itself and, for a snapshot family, its origin
     :param resource: the volume (or a description) for the message
     """
-    busy = IN_USE.busy(vg_name, names)
+    names = list(names)
+    busy = set(family.ACTIVE.read_by_copy(vg_name, names))
+    busy.update(n for n in names if family.ACTIVE.users(vg_name, n))
     if busy:
         raise error(operation=operation,
                     resource=resource if isinstance(resource, str)
                     else _describe(resource),
                     reason='a copy from %s is running on the cinder-volume '
                            'host, which has it active' % ', '.join(
-                               '%s/%s' % (vg_name, n) for n in busy),
-                    action='Wait for the clone, snapshot or upload to '
-                           'finish, then retry.', **kwargs)
+                               '%s/%s' % (vg_name, n) for n in sorted(busy)),
+                    action='Wait for the clone, snapshot, clear or upload '
+                           'to finish, then retry.', **kwargs)
 
 
 def check_size(what: str, size_gb, vg_size_gb: float) -> int:

@@ -76,11 +76,10 @@ class Env(object):
             'count=%d' % DATA_MIB, 'iflag=direct', 'oflag=direct',
             'conv=fsync,notrunc')
 
-    def _short_upload(self, context, image_service, image_meta, lv_name,
-                      volume, exclusive=False):
-        with self.drv.datapath.activated(lv_name,
-                                         exclusive=exclusive) as (path,):
-            self.w.checksum(NODE, path, DATA_MIB)
+    def _short_upload(self, context, image_service, image_meta, lease,
+                      volume):
+        self.w.checksum(NODE, lease.path, DATA_MIB)
+        lease.release()
 
     # -- states ---------------------------------------------------------------
 
@@ -94,7 +93,7 @@ class Env(object):
         w, drv = self.w, self.drv
         st.vol = w.volume(size=1, multiattach=len(st.hosts) > 1)
         drv.create_volume(st.vol)
-        with drv.datapath.activated(st.vol.name) as (path,):
+        with w.on_node(st.vol.name) as path:
             st.sum = w.write(NODE, path, worldmod.pattern(name, DATA_MIB
                                                           * MIB))
         st.snap = w.snapshot(st.vol)
@@ -109,10 +108,9 @@ class Env(object):
             w.attach(st.vol, host)
             st.infos[host] = w._attachment(st.vol, host).connection_info
         if name == 'copying':
-            st.stack.enter_context(drv.datapath.activated(st.vol.name))
+            st.stack.enter_context(w.on_node(st.vol.name))
         elif name == 'family-copying':
-            st.stack.enter_context(drv.datapath.activated(
-                st.snap_lv, exclusive=True, hold=(st.vol.name,)))
+            st.stack.enter_context(w.on_node(st.snap_lv, st.vol.name))
         return st
 
     def drop(self, name):
@@ -149,8 +147,7 @@ class Env(object):
             return w.checksum(st.hosts[0], path, DATA_MIB)
         if st.name.endswith('copying'):
             return w.checksum(NODE, drv.vg.lv_path(st.vol.name), DATA_MIB)
-        with drv.datapath.activated(st.vol.name,
-                                    exclusive=st.family) as (path,):
+        with w.on_node(st.vol.name, reads=False) as path:
             return w.checksum(NODE, path, DATA_MIB)
 
     def _dm_of_host(self, host):
@@ -268,7 +265,7 @@ def op_revert(env, st):
 def op_clone(env, st):
     new = env.w.volume(size=1)
     env.drv.create_cloned_volume(new, st.vol)
-    with env.drv.datapath.activated(new.name) as (path,):
+    with env.w.on_node(new.name) as path:
         assert env.w.checksum(NODE, path, DATA_MIB) == st.sum
     return 'ok'
 
@@ -407,7 +404,7 @@ def test_live_migration_plain_volume(env):
         again = w.write(C2, dst, worldmod.pattern('after', MIB), 1)
         w.detach(vol, C2)
         assert not env.dm_of(vol.name), env.dm()
-        with drv.datapath.activated(vol.name) as (path,):
+        with w.on_node(vol.name) as path:
             assert w.checksum(NODE, path, 1) == want
             assert w.checksum(NODE, path, 1, offset_mib=1) == again
     finally:

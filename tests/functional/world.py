@@ -12,6 +12,7 @@ import contextlib
 import hashlib
 import random
 import shlex
+import threading
 import uuid
 
 from cinder import context
@@ -100,6 +101,9 @@ class World(object):
         drv = drvmod.SharedLVMDriver(configuration=conf,
                                      execute=self.node(host).execute,
                                      host='%s@%s' % (host, self.backend))
+        # NOTE: no database: the volume objects, shared by every thread of
+        # a test, hold the attachments the driver re-reads.
+        drv._read_attachments = cinder_objects.attachments_of
         # NOTE: the driver registers its options in the backend's group;
         # only then can they be set, as cinder.conf would.
         for key, value in dict(self.overrides, **overrides).items():
@@ -136,18 +140,48 @@ class World(object):
 
     # -- attach / detach as Nova would, recording cinder's attachments -------
 
-    def attach(self, volume, host: str) -> str:
-        """initialize_connection + connect_volume; returns the device."""
-        info = self.driver.initialize_connection(
-            volume, self.connector_properties(host))
-        assert info['driver_volume_type'] == 'shared_lvm', info
-        device = self.connector(host).connect_volume(info['data'])
-        att = cinder_objects.attachment(self.ctx, volume, host,
-                                        connector={'host': host},
-                                        connection_info=info)
-        cinder_objects.set_attachments(
-            self.ctx, volume, list(volume.volume_attachment.objects) + [att])
+    def attach(self, volume, host: str, after_reserve=None) -> str:
+        """Attach as Cinder and Nova do; returns the device path.
+
+        Cinder's order: reserve an attachment with no host
+        (attachment-create), initialize_connection, record the connector
+        and host ('attaching'), Nova's connect_volume, then 'attached'.
+        On any failure the reservation goes, as Nova deletes it.
+
+        :param after_reserve: called once the reservation is recorded
+                              (the race tests hold the attach there)
+        """
+        att = cinder_objects.attachment(self.ctx, volume, None,
+                                        attach_status='reserved')
+        self._record(volume, add=att)
+        try:
+            if after_reserve is not None:
+                after_reserve()
+            info = self.driver.initialize_connection(
+                volume, self.connector_properties(host))
+            assert info['driver_volume_type'] == 'shared_lvm', info
+            att.attached_host = host
+            att.connector = {'host': host}
+            att.connection_info = info
+            att.attach_status = 'attaching'
+            device = self.connector(host).connect_volume(info['data'])
+        except Exception:
+            self._record(volume, remove=att)
+            raise
+        att.attach_status = 'attached'
+        self._record(volume)
         return device['path']
+
+    _db_lock = threading.Lock()
+
+    def _record(self, volume, add=None, remove=None) -> None:
+        """Change the attachments the driver reads (our 'database')."""
+        with self._db_lock:
+            atts = [a for a in volume.volume_attachment.objects
+                    if a is not remove]
+            if add is not None:
+                atts.append(add)
+            cinder_objects.set_attachments(self.ctx, volume, atts)
 
     def detach(self, volume, host: str, force: bool = False) -> None:
         att = self._attachment(volume, host)
@@ -160,9 +194,10 @@ class World(object):
     def forget_attachment(self, volume, host: str) -> None:
         """What Cinder does on terminate_connection/attachment-delete."""
         self.driver.terminate_connection(volume, {'host': host})
-        cinder_objects.set_attachments(
-            self.ctx, volume, [a for a in volume.volume_attachment.objects
-                               if a.attached_host != host])
+        with self._db_lock:
+            cinder_objects.set_attachments(
+                self.ctx, volume, [a for a in volume.volume_attachment.objects
+                                   if a.attached_host != host])
 
     @staticmethod
     def _attachment(volume, host):
@@ -180,6 +215,25 @@ class World(object):
             self.detach(volume, host)
 
     # -- data ----------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def on_node(self, lv_name: str, family_name: str = None,
+                reads: bool = True):
+        """Lease an LV on cinder-node, as the driver's copies do; yields
+        its path. A COW snapshot's family comes up exclusively.
+
+        :param family_name: the Cinder volume's LV (default: *lv_name*)
+        :param reads: mark the LV read, as a running copy does
+        """
+        drv = self.driver
+        lv = drv.vg.get_lv(lv_name)
+        assert lv is not None, lv_name
+        lease = drv.datapath.lease(
+            family_name or lv_name, lv, 'test read of %s' % lv_name,
+            exclusive=lv['is_snapshot'] or lv['has_snapshots'],
+            reads=(lv_name,) if reads else ())
+        with lease:
+            yield lease.path
 
     def write(self, host: str, path: str, data: bytes,
               offset_mib: int = 0) -> str:

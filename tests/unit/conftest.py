@@ -81,6 +81,7 @@ def make_snapshot(ctx):
 
 
 BACKEND = 'backend1'
+
 DEFAULT_OVERRIDES = {'shared_lvm_devices': ['/dev/sdb'],
                      'shared_lvm_volume_group': 'cinder-shared',
                      'volume_clear': 'none',
@@ -116,6 +117,10 @@ def make_driver(executor):
                                            config_group=BACKEND)
         drv = shared_driver.SharedLVMDriver(
             configuration=conf, execute=executor, host='cinder@' + BACKEND)
+        # NOTE: no database here: the volume objects' own attachments
+        # stand in for the rows the driver re-reads under its locks
+        # (test_driver_locks.py tests the database read itself).
+        drv._read_attachments = cinder_objects.attachments_of
         for key, value in dict(DEFAULT_OVERRIDES, **overrides).items():
             CONF.set_override(key, value, group=BACKEND)
             overridden.append(key)

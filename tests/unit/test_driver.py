@@ -380,13 +380,14 @@ def test_clone_failed_cleanup_keeps_the_copy_error(drv, executor, fake_vg,
 def test_clone_failed_copy_removes_target(drv, executor, fake_vg,
                                           make_volume):
     fake_vg.add_lv(SRC, GiB)
+    fake_vg.add_lv(VOL, GiB)        # as the driver's lvcreate leaves it
     executor.add(('dd',), fakes.pe_error(1, 'I/O error'))
     src, dst = _clone_pair(make_volume)
     with pytest.raises(Exception):
         drv.create_cloned_volume(dst, src)
-    assert executor.commands[-3:] == [
+    assert executor.commands[-4:] == [
         deactivate(VG + '/' + VOL), deactivate(VG + '/' + SRC),
-        ('lvremove', '-f', VG + '/' + VOL)]
+        fakes.lvs(VG + '/' + VOL), ('lvremove', '-f', VG + '/' + VOL)]
 
 
 # -- exports and connections --------------------------------------------------

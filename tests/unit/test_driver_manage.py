@@ -122,6 +122,38 @@ def test_manage_existing_snapshot(drv, executor, fake_vg, make_volume,
                                  ('lvrename', VG, 'snap1', SNAP)]
 
 
+def test_managed_snapshot_size_is_its_origins_not_its_cow_store(
+        drv, executor, fake_vg, make_volume, make_snapshot):
+    """Hole 6: lvs gives a COW snapshot's store size (512 MiB here); a
+    volume made from it, or a revert's new store, would be 1 GiB."""
+    fake_vg.add_lv(VOL, 10 * GiB, attr='owi-------')
+    fake_vg.add_lv('snap1', 512 << 20, attr='swi-------', origin=VOL)
+    snap = make_snapshot(make_volume(size=10))
+    assert drv.manage_existing_snapshot_get_size(
+        snap, {'source-name': 'snap1'}) == 10
+
+
+@pytest.mark.parametrize('attr,kind', [
+    ('Vwi-a-tz--', 'a thin LV'), ('twi-a-tz--', 'a thin pool'),
+    ('rwi-a-r---', 'a RAID LV'), ('mwi-a-m---', 'a mirror'),
+    ('Cwi-a-C---', 'a cached LV'), ('-wi-a-v---', "target type 'v'")])
+def test_manage_refuses_what_is_not_a_thick_lv(drv, executor, fake_vg,
+                                               make_volume, attr, kind):
+    """Hole 7: attaching one would activate pool or RAID metadata on a
+    compute host."""
+    fake_vg.add_lv('odd', GiB, attr=attr)
+    for call in (drv.manage_existing_get_size, drv.manage_existing):
+        with pytest.raises(cinder_exception.ManageExistingInvalidReference,
+                           match=kind):
+            call(make_volume(), {'source-name': 'odd'})
+    assert writes(executor) == []
+    entry, = [e for e in drv.get_manageable_volumes(
+        [], None, 1000, 0, ['size'], ['asc'])
+        if e['reference']['source-name'] == 'odd']
+    assert entry['safe_to_manage'] is False
+    assert kind in entry['reason_not_safe']
+
+
 def test_manage_existing_snapshot_refuses_other_origin(
         drv, executor, fake_vg, make_volume, make_snapshot):
     fake_vg.add_lv('snap1', attr='swi-------', origin='other')
@@ -291,7 +323,8 @@ def image_service():
 
 
 def test_copy_image_to_volume_converts_through_executor(
-        drv, executor, ctx, image_service, image_tmp, make_volume):
+        drv, executor, ctx, fake_vg, image_service, image_tmp, make_volume):
+    fake_vg.add_lv(VOL)
     with mock.patch.object(image_utils, 'fetch') as fetch, \
             mock.patch.object(image_utils, 'qemu_img_info',
                               return_value=_qemu_info()) as info, \
@@ -302,7 +335,7 @@ def test_copy_image_to_volume_converts_through_executor(
                                   image_tmp, None, None)
     info.assert_called_once_with(image_tmp, run_as_root=False)
     assert executor.commands == [
-        *activate(ref(VOL)),
+        fakes.lvs(ref(VOL)), *activate(ref(VOL)),
         ('qemu-img', 'convert', '-O', 'raw', '-t', 'none', '-f', 'qcow2',
          image_tmp, path(VOL)),
         deactivate(ref(VOL))]
@@ -329,7 +362,8 @@ def test_copy_image_to_volume_refuses_unsafe_images(
 
 
 def test_copy_image_to_volume_deactivates_on_failure(
-        drv, executor, ctx, image_service, image_tmp, make_volume):
+        drv, executor, ctx, fake_vg, image_service, image_tmp, make_volume):
+    fake_vg.add_lv(VOL)
     executor.add(('qemu-img',), fakes.pe_error(1, 'convert failed'))
     with mock.patch.object(image_utils, 'fetch'), \
             mock.patch.object(image_utils, 'qemu_img_info',

@@ -89,12 +89,17 @@ def test_create_copy_snapshot(make_driver, executor, volume, make_snapshot):
 
 
 def test_create_copy_snapshot_failure_removes_it(make_driver, executor,
-                                                 volume, make_snapshot):
+                                                 fake_vg, volume,
+                                                 make_snapshot):
     drv = make_driver(shared_lvm_snapshot_mode='copy')
+    fake_vg.add_lv(SNAP, GiB)       # as the driver's lvcreate leaves it
     executor.add(('dd',), fakes.pe_error(1, 'I/O error'))
     with pytest.raises(Exception):
         drv.create_snapshot(make_snapshot(volume))
-    assert executor.commands[-1] == ('lvremove', '-f', ref(SNAP))
+    # the undo re-reads the half-copied LV, clears it if configured, and
+    # removes it
+    assert executor.commands[-2:] == [lvs(ref(SNAP)),
+                                      ('lvremove', '-f', ref(SNAP))]
 
 
 @pytest.mark.parametrize('mode', ['cow', 'copy'])
@@ -148,8 +153,10 @@ def test_delete_cow_snapshot_zeroes_its_cow_store(make_driver, executor,
     cow = '/dev/mapper/cinder--shared-_snapshot--%s-cow' % (
         fake.SNAPSHOT_ID.replace('-', '--'))
     assert executor.commands == [
-        lvs(ref(SNAP)), *activate(ref(SNAP)),
-        dd('/dev/zero', cow, GiB), deactivate(ref(SNAP)),
+        # NOTE: the clear brings the whole family up here: exclusively
+        # (rule 5), and the origin takes it down again.
+        lvs(ref(SNAP)), *activate(ref(SNAP), exclusive=True),
+        dd('/dev/zero', cow, GiB), deactivate(ref(VOL)),
         ('lvremove', '-f', ref(SNAP))]
 
 
@@ -168,7 +175,8 @@ def test_volume_from_cow_snapshot(drv, executor, cow_family, make_volume,
         lvcreate(NEW, '2g', '--addtag', 'cslvm-incomplete'),
         *activate(ref(SNAP), exclusive=True), *activate(ref(NEW)),
         dd(path(SNAP), path(NEW), GiB),
-        deactivate(ref(NEW)), deactivate(ref(SNAP)),
+        # the family goes down with its origin
+        deactivate(ref(NEW)), deactivate(ref(VOL)),
         ('lvchange', '--deltag', 'cslvm-incomplete', ref(NEW))]
 
 
@@ -210,9 +218,10 @@ def test_revert_cow_snapshot_merges_and_recreates(drv, executor, ctx,
     vol = make_volume()
     drv.revert_to_snapshot(ctx, vol, make_snapshot(vol))
     assert executor.commands == [
-        lvs(ref(SNAP)), *activate(ref(VOL), exclusive=True),
+        lvs(ref(SNAP)), lvs(ref(VOL)), *activate(ref(VOL), exclusive=True),
         ('lvconvert', '--merge', '--interval', '1', ref(SNAP)),
-        deactivate(ref(VOL)), cow_lvcreate('1035m')]
+        # recreated before the deactivation, which then cannot lose it
+        cow_lvcreate('1035m'), deactivate(ref(VOL))]
 
 
 def test_revert_recreates_snapshot_even_with_metadata_low(
@@ -222,7 +231,7 @@ def test_revert_recreates_snapshot_even_with_metadata_low(
     fake_vg.mda_free = 0
     vol = make_volume()
     drv.revert_to_snapshot(ctx, vol, make_snapshot(vol))
-    assert executor.commands[-1] == cow_lvcreate('1035m')
+    assert executor.commands[-2] == cow_lvcreate('1035m')
 
 
 def test_revert_failed_merge_deactivates_and_stops(drv, executor, ctx,
@@ -240,8 +249,8 @@ def test_revert_copy_snapshot_copies_back(drv, executor, ctx, copy_snapshot,
     vol = make_volume()
     drv.revert_to_snapshot(ctx, vol, make_snapshot(vol))
     assert executor.commands == [
-        lvs(ref(SNAP)), *activate(ref(SNAP)), *activate(ref(VOL)),
-        dd(path(SNAP), path(VOL), GiB),
+        lvs(ref(SNAP)), lvs(ref(VOL)), *activate(ref(SNAP)),
+        *activate(ref(VOL)), dd(path(SNAP), path(VOL), GiB),
         deactivate(ref(VOL)), deactivate(ref(SNAP))]
     assert writes(executor) == []
 

@@ -12,7 +12,7 @@ from cinder.tests.unit import fake_constants as fake
 import pytest
 
 from cinder_shared_lvm import driver_exception as exc
-from cinder_shared_lvm import policy
+from cinder_shared_lvm import family
 from tests.unit import fakes
 
 GiB = fakes.GiB
@@ -62,12 +62,12 @@ CELLS = _table()
 def state(request, fake_vg, make_volume, make_snapshot):
     """Build the VG and Cinder objects of one column of the table."""
     name = request.param
-    family = name.startswith('family')
+    is_family = name.startswith("family")
     hosts = {'detached': [], 'attached': ['cmp2'],
              'attached-2': ['cmp2', 'cmp3'], 'family': [],
              'family-att': ['cmp2'], 'copying': [],
              'family-copying': []}[name]
-    if family:
+    if is_family:
         fake_vg.add_lv(VOL, GiB, attr='owi-------')
         fake_vg.add_lv(SNAP, GiB, attr='swi-------', origin=VOL)
     else:
@@ -76,12 +76,14 @@ def state(request, fake_vg, make_volume, make_snapshot):
     vol = make_volume(attached_to=hosts, multiattach=len(hosts) > 1)
     # what a running copy holds (datapath.DataPath.activated): a clone
     # holds its source; a copy from a COW snapshot, the snapshot and origin
-    held = {'copying': [VOL], 'family-copying': [SNAP, VOL]}.get(name, [])
-    for lv in held:
-        policy.IN_USE.hold(fake_vg.name, lv)
+    # (a lease, datapath.DataPath.lease): the family's unit is counted
+    # as active here, and the LV the copy reads is marked read.
+    reads = {'copying': (VOL,), 'family-copying': (SNAP,)}.get(name)
+    if reads:
+        family.ACTIVE.acquire(fake_vg.name, VOL, reads)
     yield vol, make_snapshot(vol)
-    for lv in held:
-        policy.IN_USE.release(fake_vg.name, lv)
+    if reads:
+        family.ACTIVE.release(fake_vg.name, VOL, reads)
 
 
 def _run(op, drv, ctx, make_volume, vol, snap):
@@ -163,26 +165,42 @@ def test_every_row_names_a_rig_test_that_exists_and_runs_the_row():
             assert row in strings, (row, test)
 
 
+def _plain(name):
+    return {'name': name, 'origin': None, 'is_snapshot': False,
+            'has_snapshots': False}
+
+
 def test_two_copies_of_one_source_share_its_activation(
         drv, executor, fake_vg):
     """The first copy to finish must not deactivate what the other reads."""
     fake_vg.add_lv(VOL, GiB)
     ref = '%s/%s' % (fake_vg.name, VOL)
-    with drv.datapath.activated(VOL):
-        with drv.datapath.activated(VOL):
-            assert policy.IN_USE.busy(fake_vg.name, [VOL]) == [VOL]
+    vg = fake_vg.name
+    first = drv.datapath.lease(VOL, _plain(VOL), 'copy 1', reads=(VOL,))
+    with drv.datapath.lease(VOL, _plain(VOL), 'copy 2', reads=(VOL,)):
+        assert family.ACTIVE.read_by_copy(vg, [VOL]) == [VOL]
+        first.release()
         assert fakes.deactivate(ref) not in executor.commands
-        assert policy.IN_USE.busy(fake_vg.name, [VOL]) == [VOL]
+        assert family.ACTIVE.users(vg, VOL) == 1
     assert executor.commands == [fakes.activate(ref), fakes.refresh(ref),
                                  fakes.deactivate(ref)]
-    assert policy.IN_USE.busy(fake_vg.name, [VOL]) == []
+    assert family.ACTIVE.read_by_copy(vg, [VOL]) == []
+    assert family.ACTIVE.users(vg, VOL) == 0
 
 
-def test_a_failed_deactivation_still_releases_the_lv(drv, executor,
-                                                     fake_vg):
+def test_a_failed_deactivation_keeps_the_family_counted(drv, executor,
+                                                        fake_vg,
+                                                        make_volume):
+    """Still active here: an attach elsewhere must be refused (rule 5)."""
     fake_vg.add_lv(VOL, GiB)
     executor.add(('lvchange', '-an'), fakes.pe_error(5, 'in use'))
     with pytest.raises(Exception):
-        with drv.datapath.activated(VOL):
+        with drv.datapath.lease(VOL, _plain(VOL), 'copy', reads=(VOL,)):
             pass
-    assert policy.IN_USE.busy(fake_vg.name, [VOL]) == []
+    assert family.ACTIVE.read_by_copy(fake_vg.name, [VOL]) == []
+    assert family.ACTIVE.users(fake_vg.name, VOL) == 1
+    vol = make_volume()
+    with pytest.raises(exc.OperationRefused, match='still|running'):
+        drv.initialize_connection(vol, {'host': 'cmp1',
+                                        'shared_lvm_vgs': ['VG-UUID-1']})
+    family.ACTIVE.release(fake_vg.name, VOL, ())

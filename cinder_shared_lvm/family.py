@@ -1,0 +1,180 @@
+"""One serialisation point per snapshot family, and the VG metadata lock.
+
+A *snapshot family* is an origin LV and its COW snapshots; a plain LV is a
+family of one. LVM activates and deactivates a family as a whole, and the
+kernel of whichever host has it active writes its COW stores, so a family
+may be active on one host only (doc/source/safety.rst, rule 5). Whether an
+operation may touch a family therefore depends on state that other
+requests change: the volume's attachments, this host's activations, the
+family's membership. Each operation takes the family's lock, *then*
+re-reads that state and decides (doc/source/operations.rst).
+
+Locks (Cinder's coordination, so they hold across every service that
+shares the coordination backend):
+
+* ``shared-lvm-<vg>-family-<origin LV>``: every operation that reads or
+  changes a family's state, for as long as it decides and acts;
+* ``shared-lvm-<vg>``: the VG's metadata, only around metadata writes.
+
+Order: family, then VG, never the other way; at most one family per
+operation (a new LV that the operation itself creates is reachable by no
+other request, as Cinder accepts no action on a volume in ``creating``).
+Both locks are re-entrant within one thread, so a helper may take the lock
+its caller already holds.
+"""
+
+import collections
+import contextlib
+import threading
+from typing import Iterable
+
+from cinder import coordination
+from oslo_log import log as logging
+
+from cinder_shared_lvm import driver_exception as exc
+
+LOG = logging.getLogger(__name__)
+
+_held = threading.local()
+
+
+def _held_locks() -> collections.Counter:
+    if not hasattr(_held, 'locks'):
+        _held.locks = collections.Counter()
+    return _held.locks
+
+
+def family_lock_name(vg: str, origin: str) -> str:
+    return 'shared-lvm-%s-family-%s' % (vg, origin)
+
+
+def vg_lock_name(vg: str) -> str:
+    return 'shared-lvm-%s' % vg
+
+
+class LockOrderError(exc.SharedLVMDriverError):
+    """A family lock asked for under a VG lock: a bug, never a wait."""
+    message = ("Internal lock order violation: %(reason)s. Nothing was "
+               "changed.")
+
+
+@contextlib.contextmanager
+def _coordination_lock(name: str, timeout: int, on_timeout):
+    """Take a coordination lock within *timeout* s; re-entrant per thread."""
+    held = _held_locks()
+    if held[name]:
+        held[name] += 1
+        try:
+            yield
+        finally:
+            held[name] -= 1
+        return
+    lock = coordination.COORDINATOR.get_lock(name)
+    if not lock.acquire(blocking=timeout):
+        raise on_timeout()
+    held[name] += 1
+    try:
+        yield
+    finally:
+        held[name] -= 1
+        if not held[name]:
+            del held[name]
+        lock.release()
+
+
+def holds_vg_lock(vg: str) -> bool:
+    return bool(_held_locks()[vg_lock_name(vg)])
+
+
+def holds_family_lock(vg: str, origin: str) -> bool:
+    return bool(_held_locks()[family_lock_name(vg, origin)])
+
+
+@contextlib.contextmanager
+def family_locked(vg: str, origin: str, timeout: int, operation: str):
+    """Hold the family lock of *origin* (the volume's LV) for the body.
+
+    :param operation: what the caller does, for the timeout error
+    """
+    name = family_lock_name(vg, origin)
+    if holds_vg_lock(vg) and not _held_locks()[name]:
+        raise LockOrderError(reason='%s asked for %s while holding %s' % (
+            operation, name, vg_lock_name(vg)))
+
+    def timed_out():
+        return exc.FamilyLockTimeout(operation=operation, lock=name,
+                                     timeout=timeout)
+    with _coordination_lock(name, timeout, timed_out):
+        yield
+
+
+@contextlib.contextmanager
+def vg_locked(vg: str, timeout: int):
+    """Hold the VG metadata lock for the body (metadata writes only)."""
+    name = vg_lock_name(vg)
+
+    def timed_out():
+        return exc.MetadataLockTimeout(lock=name, vg=vg, timeout=timeout)
+    with _coordination_lock(name, timeout, timed_out):
+        yield
+
+
+class ActiveUse(object):
+    """What this host's data operations have active, per family.
+
+    A copy, clear or upload activates its source on the cinder-volume
+    host. LVM brings the whole family up with any member and takes it down
+    with any member, so the unit of activation is the family: the first
+    user activates it, the last user deactivates it. Before this was
+    counted per family, the first of two copies from two snapshots of one
+    origin to finish deactivated the family under the second.
+
+    ``readers`` names the LVs that a copy reads, so that an operation that
+    would change or remove one of them is refused while it runs.
+
+    Only ever changed under the family's lock, so a count and the LV's
+    state on this host agree. In-process: one cinder-volume service writes
+    a VG (doc/source/safety.rst, "How many services").
+    """
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._families = collections.Counter()
+        self._readers = collections.Counter()
+
+    def acquire(self, vg: str, family: str, reads: Iterable[str]) -> bool:
+        """Count one more user; True when it is the family's first."""
+        with self._lock:
+            self._families[(vg, family)] += 1
+            for name in reads:
+                self._readers[(vg, name)] += 1
+            return self._families[(vg, family)] == 1
+
+    def release(self, vg: str, family: str, reads: Iterable[str]) -> bool:
+        """Count one user less; True when it was the family's last."""
+        with self._lock:
+            for name in reads:
+                self._readers[(vg, name)] -= 1
+                if self._readers[(vg, name)] <= 0:
+                    del self._readers[(vg, name)]
+            self._families[(vg, family)] -= 1
+            if self._families[(vg, family)] > 0:
+                return False
+            del self._families[(vg, family)]
+            return True
+
+    def users(self, vg: str, family: str) -> int:
+        with self._lock:
+            return self._families[(vg, family)]
+
+    def read_by_copy(self, vg: str, names: Iterable[str]) -> list:
+        """The LVs among *names* that a running copy reads."""
+        with self._lock:
+            return sorted(n for n in set(names) if self._readers[(vg, n)])
+
+    def families(self, vg: str) -> set:
+        with self._lock:
+            return {fam for (v, fam) in self._families if v == vg}
+
+
+ACTIVE = ActiveUse()
