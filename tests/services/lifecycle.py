@@ -1,15 +1,3 @@
-# Licensed under the Apache License, Version 2.0 (the "License"); you may
-# not use this file except in compliance with the License. You may obtain
-# a copy of the License at
-#
-#      http://www.apache.org/licenses/LICENSE-2.0
-#
-# Unless required by applicable law or agreed to in writing, software
-# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
-# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
-# License for the specific language governing permissions and limitations
-# under the License.
-
 """The volume lifecycle driven by the ``cinder`` CLI against real services.
 
 Every step runs one or more ``cinder`` commands (python-cinderclient in a
@@ -412,18 +400,14 @@ def remove_vg(client, vg=VG):
     node.execute('pvremove', '-ff', '-y', LUN, check_exit_code=False)
 
 
-def run(rig_state_file, progress=print, db='auto', then=()):
+def run(rig_state_file, progress=print, db='auto'):
     """Prepare the VG, boot the stack, run every step, tear all down.
 
-    :param then: classes built with the lifecycle, whose ``run_all`` runs
-                 after its steps on the same services and whose ``cleanup``
-                 runs before its own (``openstack_cli.OpenStackCli``)
     :returns: list of (step, host, result, seconds)
     """
     client = RigClient(rig_state_file)
     stack = stackmod.Stack(rig_state_file, vg=VG, db=db, progress=progress)
     life = CliLifecycle(stack, client, progress=progress)
-    more = [cls(life) for cls in then]
     started = False
     try:
         life.step('cinder-shared-lvm prepare', stackmod.VOLUME_HOST,
@@ -436,14 +420,10 @@ def run(rig_state_file, progress=print, db='auto', then=()):
         life.step('start services', 'localhost', start)
         started = True
         life.run_all()
-        for steps in more:
-            steps.run_all()
     finally:
         t0 = time.monotonic()
         try:
             if started:
-                for steps in more:
-                    steps.cleanup()
                 life.cleanup()
         finally:
             stack.cleanup()

@@ -13,9 +13,9 @@
 """The ``openstack`` commands of doc/source/admin/openstack_cli.rst, run.
 
 Each step runs the ``openstack`` CLI (python-openstackclient, in a
-subprocess, with cinderclient's noauth plugin against the same services as
-the ``cinder`` CLI lifecycle) and checks the result against the LVs of the
-shared VG. The commands are the documented ones; only ``-f json`` is added
+subprocess, as Keystone's admin: openstacksdk's version discovery gets 204
+from a noauth cinder-api, so this needs ``Stack(keystone=True)``) and checks
+the result against the LVs of the shared VG. The commands are the documented ones; only ``-f json`` is added
 so the test reads the output without scraping tables.
 """
 
@@ -45,11 +45,7 @@ class OpenStackCli(object):
 
     def openstack(self, *args) -> object:
         """``openstack <args> -f json`` (or without output): parsed."""
-        argv = [os.path.join(stackmod.VENV_BIN, 'openstack'),
-                '--os-auth-type', 'noauth', '--os-user-id',
-                stackmod.USER_ID, '--os-project-id', stackmod.PROJECT_ID,
-                '--os-endpoint', self.stack.endpoint,
-                '--os-volume-api-version', stackmod.API_VERSION] + list(args)
+        argv = [os.path.join(stackmod.VENV_BIN, 'openstack')] + list(args)
         t0 = time.monotonic()
         res = subprocess.run(argv, capture_output=True, text=True,
                              timeout=120, stdin=subprocess.DEVNULL,
