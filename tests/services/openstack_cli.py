@@ -15,8 +15,9 @@
 Each step runs the ``openstack`` CLI (python-openstackclient, in a
 subprocess, as Keystone's admin: openstacksdk's version discovery gets 204
 from a noauth cinder-api, so this needs ``Stack(keystone=True)``) and checks
-the result against the LVs of the shared VG. The commands are the documented ones; only ``-f json`` is added
-so the test reads the output without scraping tables.
+the result against the LVs of the shared VG. The commands are the
+documented ones; only ``-f json`` is added so the test reads the output
+without scraping tables.
 """
 
 import json
