@@ -274,16 +274,19 @@ class CliLifecycle(object):
             info['total_capacity_gb'], info['free_capacity_gb'],
             info['total_volumes'], info['metadata_free_percent'])
 
-    def attach(self):
-        vid = self.ids['v2']
-        compute = self.rig.host(COMPUTE)
+    def connect(self, vid, host=COMPUTE):
+        """Attach volume *vid* on rig host *host* as Nova does.
+
+        :returns: (attachment id, connector, connection info, device)
+        """
+        compute = self.rig.host(host)
         out = stackmod.parse_show(self.cinder(
             'attachment-create', vid).stdout)
-        att = self.ids['att'] = out['id']
+        att = out['id']
         self.expect(out.get('status') == 'reserved', out)
         props = connmod.SharedLVMConnector.get_connector_properties(
             None, execute=compute.execute)
-        connector = dict(props, host=COMPUTE, ip='127.0.0.1',
+        connector = dict(props, host=host, ip='127.0.0.1',
                          platform='x86_64', os_type='linux',
                          multipath=False, initiator=None,
                          mountpoint='/dev/vdb')
@@ -292,7 +295,7 @@ class CliLifecycle(object):
         t0 = time.monotonic()
         updated = self.stack.client().attachments.update(att, connector)
         self.commands.append(('attachments.update(%s, connector of %s) '
-                              '[cinderclient API]' % (att, COMPUTE), 0,
+                              '[cinderclient API]' % (att, host), 0,
                               time.monotonic() - t0))
         # NOTE: Cinder flattens 'data' into the attachment's
         # connection_info; nest it again, as Nova does.
@@ -301,9 +304,24 @@ class CliLifecycle(object):
                 'data': flat}
         self.expect(info['driver_volume_type'] == 'shared_lvm', info)
         conn = connmod.SharedLVMConnector(None, execute=compute.execute,
-                                          host=COMPUTE)
+                                          host=host)
         device = conn.connect_volume(info['data'])
         self.cinder('attachment-complete', att)
+        return att, conn, info, device
+
+    def disconnect(self, vid, handle):
+        """Undo ``connect``: detach on the host, delete the attachment."""
+        att, conn, info, device = handle
+        conn.disconnect_volume(info['data'], device)
+        self.cinder('attachment-delete', att)
+        self.wait_status('volume', vid, 'available')
+
+    def attach(self):
+        vid = self.ids['v2']
+        compute = self.rig.host(COMPUTE)
+        handle = self.connect(vid)
+        self.ids['att'] = handle[0]
+        device = handle[3]
         self.expect(self.show('volume', vid).get('status') == 'in-use',
                     'volume is not in-use')
         data = bytes(range(256)) * 4096
@@ -318,15 +336,14 @@ class CliLifecycle(object):
                     'read back differs')
         self.expect(any(n.startswith(self.vg) for n in compute.dm_tables()),
                     'no dm device on %s' % COMPUTE)
-        self.ids['device'] = (conn, info, device)
+        self.ids['device'] = handle[1:]
         return 'in-use; %s active on %s, 1 MiB written + read back' % (
             device['path'], COMPUTE)
 
     def detach(self):
         conn, info, device = self.ids.pop('device')
-        conn.disconnect_volume(info['data'], device)
-        self.cinder('attachment-delete', self.ids.pop('att'))
-        self.wait_status('volume', self.ids['v2'], 'available')
+        self.disconnect(self.ids['v2'],
+                        (self.ids.pop('att'), conn, info, device))
         stale = [n for n in self.rig.host(COMPUTE).dm_tables()
                  if n.startswith(self.vg)]
         self.expect(not stale, 'stale dm devices on %s: %s' % (COMPUTE,

@@ -38,6 +38,8 @@ import sys
 import tempfile
 import time
 
+from tests.services import cloud
+
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
 VENV_BIN = os.path.dirname(os.path.abspath(sys.executable))
@@ -50,6 +52,7 @@ RABBIT_SERVER = '/usr/lib/rabbitmq/bin/rabbitmq-server'
 MARIADBD = '/usr/sbin/mariadbd'
 MARIADB_INSTALL = '/usr/bin/mariadb-install-db'
 SERVICES = ('cinder-api', 'cinder-scheduler', 'cinder-volume')
+BACKUP_SERVICE = 'cinder-backup'
 
 
 class StackError(Exception):
@@ -79,6 +82,11 @@ def service_process_env(extra=None) -> dict:
     """
     env = dict(os.environ, **(extra or {}))
     env.pop('OS_CINDER_DISABLE_EVENTLET_PATCHING', None)
+    # The services run from the stack's directory; ``python -m tests...``
+    # (the WSGI server, the rig's cinder-backup) needs the repository.
+    path = env.get('PYTHONPATH', '')
+    if REPO not in path.split(os.pathsep):
+        env['PYTHONPATH'] = REPO + (os.pathsep + path if path else '')
     return env
 
 
@@ -126,14 +134,34 @@ class Stack(object):
     :param vg: the shared VG the backend manages (made by the caller)
     :param db: 'mariadb', 'sqlite' or 'auto' (MariaDB when it can run)
     :param progress: callable for progress lines
+    :param keystone: Keystone (``cloud.Keystone``) and
+                     ``auth_strategy = keystone`` instead of noauth;
+                     needs MariaDB (Keystone on SQLite returns "database
+                     is locked" 500s under tempest, DESIGN.md section 6)
+    :param glance: Glance with the file store (``cloud.Glance``); needs
+                   keystone
+    :param backup: cinder-backup with the posix driver, launched by
+                   ``tests.services.rig_backup`` (see doc/source/backup.rst)
+    :param cinder: False starts only the database and Keystone/Glance
     """
 
     def __init__(self, rig_state, vg='svcvg', devices=('/dev/vda',),
-                 db='auto', progress=None, workdir=None):
+                 db='auto', progress=None, workdir=None, keystone=False,
+                 glance=False, backup=False, cinder=True):
+        if glance and not keystone:
+            raise StackError('Glance needs Keystone here')
+        if keystone and db == 'sqlite':
+            raise StackError('Keystone needs MariaDB here')
         self.rig_state = rig_state
+        self.use_keystone = keystone
+        self.use_glance = glance
+        self.use_backup = backup
+        self.use_cinder = cinder
+        self.keystone = None
+        self.glance = None
         self.vg = vg
         self.devices = list(devices)
-        self.db = db
+        self.db = 'mariadb' if keystone else db
         self.progress = progress or (lambda line: None)
         self.dir = workdir or tempfile.mkdtemp(prefix='cslvm-services-')
         self.procs = {}
@@ -142,19 +170,26 @@ class Stack(object):
         self.db_url = None
         self.db_kind = None
         self.timings = {}
+        self.extra_dirs = []
 
     # -- lifecycle -----------------------------------------------------------
 
     def start(self):
         t0 = time.monotonic()
         try:
-            self._start_rabbit()
+            self.ports['api'] = free_port()
+            if self.use_cinder:
+                self._start_rabbit()
             self._start_db()
+            if self.use_keystone:
+                self._start_keystone()
+            if not self.use_cinder:
+                return self
             self._write_conf()
             self._run([os.path.join(VENV_BIN, 'cinder-manage'),
                        '--config-file', self.conf_file, 'db', 'sync'],
                       'cinder-manage db sync', timeout=600)
-            for name in SERVICES:
+            for name in self.services:
                 self._start_service(name)
             self._wait_ready()
         except Exception:
@@ -181,10 +216,15 @@ class Stack(object):
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait(timeout=10)
 
+    @property
+    def services(self) -> tuple:
+        return SERVICES + ((BACKUP_SERVICE,) if self.use_backup else ())
+
     def cleanup(self):
         self.stop()
         if not os.environ.get('CSLVM_KEEP_SERVICES_DIR'):
-            shutil.rmtree(self.dir, ignore_errors=True)
+            for path in [self.dir] + self.extra_dirs:
+                shutil.rmtree(path, ignore_errors=True)
 
     def __enter__(self):
         return self.start()
@@ -311,23 +351,75 @@ class Stack(object):
             '--log-error=%s' % os.path.join(self.dir, 'mariadb-error.log')])
         wait_for('mariadbd on 127.0.0.1:%d' % port, lambda: port_open(port),
                  120, proc=proc)
-        import pymysql
-        conn = pymysql.connect(host='127.0.0.1', port=port, user='root')
-        with conn.cursor() as cur:
-            cur.execute('CREATE DATABASE IF NOT EXISTS cinder '
-                        'CHARACTER SET utf8mb4')
-        conn.close()
         self.db_kind = 'mariadb'
-        self.db_url = ('mysql+pymysql://root@127.0.0.1:%d/cinder'
-                       '?charset=utf8' % port)
+        self.db_url = self.create_database('cinder')
         self.timings['mariadb'] = time.monotonic() - t0
         self.progress('database: MariaDB on 127.0.0.1:%d (%.1fs)' % (
             port, self.timings['mariadb']))
 
+    def create_database(self, name: str) -> str:
+        """Create database *name* on the stack's MariaDB; its URL."""
+        import pymysql
+        port = self.ports['mariadb']
+        conn = pymysql.connect(host='127.0.0.1', port=port, user='root')
+        with conn.cursor() as cur:
+            cur.execute('CREATE DATABASE IF NOT EXISTS `%s` '
+                        'CHARACTER SET utf8mb4' % name)
+        conn.close()
+        return ('mysql+pymysql://root@127.0.0.1:%d/%s?charset=utf8' % (
+            port, name))
+
+    # -- Keystone and Glance -------------------------------------------------
+
+    def wait_http(self, what, url, proc, timeout=180):
+        """Wait until *url* answers HTTP at all (any status)."""
+        import urllib.error
+        import urllib.request
+
+        def answers():
+            try:
+                urllib.request.urlopen(url, timeout=5).close()
+            except urllib.error.HTTPError:
+                return True
+            except OSError:
+                return False
+            return True
+        try:
+            wait_for('%s at %s' % (what, url), answers, timeout, proc=proc)
+        except StackError as err:
+            raise StackError('%s\n%s' % (err, self.tail(what)))
+
+    def _start_keystone(self):
+        t0 = time.monotonic()
+        endpoints = []
+        if self.use_cinder:
+            # NOTE: cinderclient looks the API up as volumev3, tempest 47
+            # as block-storage; both name the same v3 API.
+            endpoints += [('block-storage', 'cinder', self.endpoint),
+                          ('volumev3', 'cinderv3', self.endpoint)]
+        if self.use_glance:
+            self.ports['glance'] = free_port()
+            endpoints.append(('image', 'glance', 'http://127.0.0.1:%d' %
+                              self.ports['glance']))
+        self.ports['keystone'] = free_port()
+        self.keystone = cloud.Keystone(
+            self, self.create_database('keystone'), self.ports['keystone'])
+        self.keystone.start(endpoints)
+        self.timings['keystone'] = time.monotonic() - t0
+        self.progress('keystone on %s (%.0fs)' % (self.keystone.url,
+                                                  self.timings['keystone']))
+        if self.use_glance:
+            t0 = time.monotonic()
+            self.glance = cloud.Glance(self, self.create_database('glance'),
+                                       self.ports['glance'], self.keystone)
+            self.glance.start()
+            self.timings['glance'] = time.monotonic() - t0
+            self.progress('glance-api on %s (%.0fs)' % (
+                self.glance.url, self.timings['glance']))
+
     # -- cinder --------------------------------------------------------------
 
     def _write_conf(self):
-        self.ports['api'] = free_port()
         state = os.path.join(self.dir, 'state')
         locks = os.path.join(self.dir, 'locks')
         for d in (state, locks):
@@ -352,7 +444,7 @@ class Stack(object):
                 'backend_stats_polling_interval': 5,
                 'scheduler_driver_init_wait_time': 1,
                 'rpc_response_timeout': 180,
-                'image_conversion_dir': os.path.join(state, 'conversion'),
+                'image_conversion_dir': self.conversion_dir(),
                 'debug': True,
                 'log_file': '',
             },
@@ -377,12 +469,45 @@ class Stack(object):
             },
         }
         del conf['DEFAULT']['log_file']
-        with open(self.conf_file, 'w') as f:
-            for section, values in conf.items():
-                f.write('[%s]\n' % section)
-                for key, value in values.items():
-                    f.write('%s = %s\n' % (key, value))
-                f.write('\n')
+        # NOTE: cinder-api looks for /etc/cinder/resource_filters.json;
+        # without it name filters are silently ignored (DESIGN.md 6).
+        conf['DEFAULT']['resource_query_filters_file'] = os.path.join(
+            sys.prefix, 'etc', 'cinder', 'resource_filters.json')
+        if self.use_keystone:
+            conf['DEFAULT']['auth_strategy'] = 'keystone'
+            conf['keystone_authtoken'] = cloud.authtoken_section(
+                self.keystone, 'cinder')
+        if self.use_glance:
+            conf['DEFAULT']['glance_api_servers'] = self.glance.url
+        if self.use_backup:
+            conf['DEFAULT'].update(self.backup_conf())
+        cloud.write_ini(self.conf_file, conf)
+
+    def conversion_dir(self) -> str:
+        """image_conversion_dir: on the rig's share, seen by cinder-node.
+
+        The driver converts images with qemu-img on the host that runs its
+        executor, so the temporary file must be at the same path there.
+        """
+        with open(self.rig_state) as f:
+            share = json.load(f)['share_dir']
+        path = tempfile.mkdtemp(prefix='conversion-', dir=share)
+        self.extra_dirs.append(path)
+        return path
+
+    def backup_conf(self) -> dict:
+        """cinder-backup's options: the posix driver on a directory."""
+        path = os.path.join(self.dir, 'backups')
+        os.makedirs(path, exist_ok=True)
+        return {
+            'backup_driver': 'cinder.backup.drivers.posix.PosixBackupDriver',
+            'backup_posix_path': path,
+            # NOTE: the chunk cinder-backup reads at once; 32 MiB keeps
+            # each rig transfer small (a multiple of the 32 KiB SHA block
+            # that incremental backups compare).
+            'backup_file_size': 32 * 1024 * 1024,
+            'backup_sha_block_size_bytes': 32 * 1024,
+        }
 
     def service_env(self):
         path = os.environ.get('PATH', '')
@@ -394,9 +519,13 @@ class Stack(object):
                 'PATH': VENV_BIN + os.pathsep + path}
 
     def _start_service(self, name):
-        self._spawn(name, [os.path.join(VENV_BIN, name), '--config-file',
-                           self.conf_file, '--log-file',
-                           os.path.join(self.dir, '%s.log' % name)],
+        # NOTE: cinder-backup is cinder-backup-shared-lvm with the rig's
+        # data path (tests/services/rig_backup.py).
+        argv = ([sys.executable, '-m', 'tests.services.rig_backup']
+                if name == BACKUP_SERVICE else [os.path.join(VENV_BIN, name)])
+        self._spawn(name, argv + ['--config-file', self.conf_file,
+                                  '--log-file',
+                                  os.path.join(self.dir, '%s.log' % name)],
                     env=self.service_env())
 
     def _wait_ready(self):
@@ -409,15 +538,17 @@ class Stack(object):
             # The work dir goes with cleanup; keep the reason in the error.
             raise StackError('%s\n%s' % (err, self.tail('cinder-api')))
 
+        binaries = self.services[1:]
+
         def services_up():
-            for name in SERVICES[1:]:
+            for name in binaries:
                 if self.procs[name].poll() is not None:
                     raise StackError('%s exited: %s' % (name,
                                                         self.tail(name)))
             res = self.cli('service-list', check=False)
             rows = [r for r in parse_table(res.stdout)
-                    if r.get('Binary') in SERVICES[1:]]
-            return (len(rows) == 2 and
+                    if r.get('Binary') in binaries]
+            return (len(rows) == len(binaries) and
                     all(r['State'] == 'up' for r in rows)) and rows
         wait_for('cinder services up', services_up, 300, interval=2)
 
@@ -436,8 +567,12 @@ class Stack(object):
     def cli_env(self):
         env = {k: v for k, v in os.environ.items()
                if not k.startswith('OS_')}
-        env.update(OS_AUTH_TYPE='noauth', OS_PROJECT_ID=PROJECT_ID,
-                   OS_USER_ID=USER_ID, OS_VOLUME_API_VERSION=API_VERSION)
+        if self.use_keystone:
+            env.update(self.keystone.os_env())
+        else:
+            env.update(OS_AUTH_TYPE='noauth', OS_PROJECT_ID=PROJECT_ID,
+                       OS_USER_ID=USER_ID)
+        env.update(OS_VOLUME_API_VERSION=API_VERSION)
         return env
 
     def cli_argv(self, *args):
@@ -445,26 +580,32 @@ class Stack(object):
                 self.endpoint, '--os-volume-api-version', API_VERSION] + \
             [str(a) for a in args]
 
-    def cli(self, *args, check=True, timeout=120):
-        """Run ``cinder <args>``; :returns: CompletedProcess (text)."""
-        res = subprocess.run(self.cli_argv(*args), capture_output=True,
+    def cli(self, *args, check=True, timeout=120, tool='cinder'):
+        """Run ``cinder <args>`` (or ``glance``); :returns: CompletedProcess.
+        """
+        argv = self.cli_argv(*args) if tool == 'cinder' else \
+            [os.path.join(VENV_BIN, tool)] + [str(a) for a in args]
+        res = subprocess.run(argv, capture_output=True,
                              text=True, timeout=timeout, env=self.cli_env(),
                              stdin=subprocess.DEVNULL)
         if check and res.returncode:
-            raise StackError('cinder %s failed (rc %d): %s%s' % (
-                ' '.join(str(a) for a in args), res.returncode, res.stdout,
-                res.stderr))
+            raise StackError('%s %s failed (rc %d): %s%s' % (
+                tool, ' '.join(str(a) for a in args), res.returncode,
+                res.stdout, res.stderr))
         return res
 
     def client(self):
         """python-cinderclient's API object (what Nova uses)."""
         from cinderclient import client as cclient
-        from cinderclient.contrib import noauth
         from keystoneauth1 import session
-        auth = noauth.CinderNoAuthPlugin(USER_ID, PROJECT_ID, None,
-                                         self.endpoint)
-        return cclient.Client(API_VERSION, session=session.Session(
-            auth=auth), endpoint_override=self.endpoint)
+        if self.use_keystone:
+            sess = self.keystone.session()
+        else:
+            from cinderclient.contrib import noauth
+            sess = session.Session(auth=noauth.CinderNoAuthPlugin(
+                USER_ID, PROJECT_ID, None, self.endpoint))
+        return cclient.Client(API_VERSION, session=sess,
+                              endpoint_override=self.endpoint)
 
 
 def parse_table(text: str) -> list:
