@@ -34,7 +34,7 @@ CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu',
                   '--disable-quic', '--no-first-run',
                   '--disable-background-networking',
                   '--disable-component-update', '--disable-sync']
-STATUS_TIMEOUT = 600          # seconds for a volume to become Available
+STATUS_TIMEOUT = 900          # seconds for a volume to become Available
 VOLUME, SNAPSHOT, FROM_SNAPSHOT = 'hz-vol1', 'hz-snap1', 'hz-vol2'
 
 
@@ -52,7 +52,23 @@ class Browser(object):
         self.shots.append(os.path.basename(path))
 
     def go(self, path):
-        self.page.goto(self.base + path, wait_until='domcontentloaded')
+        # NOTE: a modal form's submit makes Horizon navigate by itself; a
+        # goto racing that navigation is aborted (net::ERR_ABORTED), so
+        # try again once the page has settled.
+        for attempt in range(3):
+            try:
+                return self.page.goto(self.base + path,
+                                      wait_until='domcontentloaded')
+            except Exception as err:
+                if 'ERR_ABORTED' not in str(err) or attempt == 2:
+                    raise
+                self.page.wait_for_load_state()
+
+    def submit(self, modal):
+        """Press the modal's submit button and wait for Horizon's reload."""
+        modal.locator('input[type=submit], button[type=submit]').last.click()
+        modal.wait_for(state='detached', timeout=300000)
+        self.page.wait_for_load_state()
 
     def login(self, user, password):
         self.go('/auth/login/')
@@ -102,7 +118,7 @@ class Browser(object):
         self.page.get_by_role('link', name='Create Volume').first.click()
         modal = self.submit_modal({'#id_name': VOLUME, '#id_size': '1'})
         self.shot('03-create-volume-form')
-        modal.locator('input[type=submit], button[type=submit]').last.click()
+        self.submit(modal)
         self.wait_available('/project/volumes/', 'volumes', VOLUME)
         self.shot('04-volume-available')
 
@@ -110,7 +126,7 @@ class Browser(object):
         row = self.wait_available('/project/volumes/', 'volumes', VOLUME)
         self.row_action(row, 'Create Snapshot')
         modal = self.submit_modal({'#id_name': SNAPSHOT})
-        modal.locator('input[type=submit], button[type=submit]').last.click()
+        self.submit(modal)
         self.wait_available('/project/snapshots/', 'volume_snapshots',
                             SNAPSHOT)
         self.shot('05-snapshot-available')
@@ -121,14 +137,13 @@ class Browser(object):
         self.row_action(row, 'Create Volume')
         modal = self.submit_modal({'#id_name': FROM_SNAPSHOT})
         self.shot('06-volume-from-snapshot-form')
-        modal.locator('input[type=submit], button[type=submit]').last.click()
+        self.submit(modal)
         self.wait_available('/project/volumes/', 'volumes', FROM_SNAPSHOT)
         self.shot('07-volumes-available')
 
     def admin_view(self, path, name):
         """Open an admin view; what it showed (or why it failed)."""
-        response = self.page.goto(self.base + path,
-                                  wait_until='domcontentloaded')
+        response = self.go(path)
         self.shot(name)
         errors = self.page.locator('.alert-danger, .messages .error')
         return {'path': path, 'http_status': response.status,

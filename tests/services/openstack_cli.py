@@ -62,7 +62,8 @@ class OpenStackCli(object):
     def create(self, name, *args) -> str:
         vol = self.openstack('volume', 'create', *args, name, '-f', 'json')
         self.ids[name] = vol['id']
-        self.life.wait_status('volume', vol['id'], 'available')
+        # NOTE: a copy under TCG on a busy machine took over 300 s.
+        self.life.wait_status('volume', vol['id'], 'available', timeout=900)
         return vol['id']
 
     # -- the steps, in the order of the guide -------------------------------

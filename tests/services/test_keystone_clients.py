@@ -32,6 +32,7 @@ from tests.services import lifecycle
 from tests.services import openstack_cli
 from tests.services import stack as stackmod
 
+DEFAULT_TYPE = 'shared-a'
 SHOTS = os.path.join(stackmod.REPO, 'doc', 'source', 'horizon')
 
 
@@ -44,6 +45,11 @@ def life(services_rig_state):
     life.prepare_vg()
     try:
         stack.start()
+        # The stack's default_volume_type: what a create without a type
+        # (Horizon's form, a volume from a snapshot) gets.
+        life.cinder('type-create', DEFAULT_TYPE)
+        life.cinder('type-key', DEFAULT_TYPE, 'set',
+                    'volume_backend_name=%s' % stackmod.BACKEND)
         yield life
     finally:
         try:
