@@ -45,6 +45,13 @@ PENDING = {
     'tests/unit/test_driver_locks.py', 'tests/unit/test_driver_manage.py',
     'tests/unit/test_driver_snapshots.py',
     'tests/unit/test_driver_states.py', 'tests/unit/test_lvm.py',
+    # issue 14's files (the Keystone/Glance stack and tempest)
+    'cinder_shared_lvm/backup.py', 'doc/source/tempest.rst',
+    'tests/services/acceptance.py', 'tests/services/backup_image.py',
+    'tests/services/cloud.py', 'tests/services/lifecycle.py',
+    'tests/services/rig_backup.py', 'tests/services/stack.py',
+    'tests/services/test_backup_image.py',
+    'tests/services/test_cli_lifecycle.py', 'tests/services/wsgi.py',
 }
 
 
