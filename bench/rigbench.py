@@ -45,7 +45,7 @@ FIO_JOBS = (('seq-write', 'write', '1M'), ('seq-read', 'read', '1M'),
 
 
 def boot(progress):
-    from tests.rig import Rig, image
+    from rig import Rig, image
     return Rig(hosts=('cinder-node',), lun_size='64G', extra_luns=('2G',),
                memory=1024, channels=8,
                extra_binaries=image.ISCSI_BINARIES,

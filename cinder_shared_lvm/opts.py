@@ -74,7 +74,7 @@ shared_lvm_opts = [
                     '(the default) runs them here through Cinder\'s root '
                     'helper, as usual. Set it only to run the commands '
                     'through a remote agent, for example the test rig\'s '
-                    '"tests.rig.remote_execute.execute".'),
+                    '"rig.remote_execute.execute".'),
     cfg.BoolOpt('shared_lvm_cleanup_incomplete_on_startup',
                 default=False,
                 help='At startup, remove LVs whose copy never finished '

@@ -41,8 +41,8 @@ from oslo_config import cfg  # noqa: E402
 
 from tests.functional import lifecycle  # noqa: E402
 from tests.functional import world as worldmod  # noqa: E402
-from tests.rig import fixtures as rigfixtures  # noqa: E402
-from tests.rig import rig as rigmod  # noqa: E402
+from rig import fixtures as rigfixtures  # noqa: E402
+from rig import rig as rigmod  # noqa: E402
 
 WIDTHS = (36, 19, 6, 7)
 

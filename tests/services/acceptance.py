@@ -264,7 +264,7 @@ def main(argv=None):
     state = os.environ.get('CSLVM_RIG_STATE')
     rig = None
     if not state:
-        from tests.rig import Rig
+        from rig import Rig
         rig = Rig(hosts=(stackmod.VOLUME_HOST, lifecycle.COMPUTE),
                   lun_size='40G', progress=print).start()
         state = rig.state_file

@@ -27,7 +27,7 @@ import os
 import subprocess
 import time
 
-from tests.rig import RigClient
+from rig import RigClient
 from tests.services import lifecycle
 from tests.services import stack as stackmod
 

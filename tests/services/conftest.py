@@ -17,7 +17,7 @@ Run it with::
     .venv/bin/python -m pytest tests/services -m services -q
 
 It boots its own two-host rig (cinder-node, compute-1) unless
-``CSLVM_RIG_STATE`` names a running one (``python -m tests.rig up
+``CSLVM_RIG_STATE`` names a running one (``python -m rig up
 --detach``). It skips with the reason when not root or when RabbitMQ,
 MariaDB or the venv's cinder services are missing
 (``tests/services/apt-packages.txt``, installed by tools/setup-env.sh).
@@ -30,7 +30,7 @@ import os
 
 import pytest
 
-from tests.rig import fixtures as rigfixtures
+from rig import fixtures as rigfixtures
 from tests.services import stack
 
 

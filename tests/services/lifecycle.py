@@ -20,7 +20,7 @@ import time
 from cinder_shared_lvm import connector as connmod
 from cinder_shared_lvm.cmd import main as cli_main
 from cinder_shared_lvm import lvm
-from tests.rig import RigClient
+from rig import RigClient
 from tests.services import stack as stackmod
 
 VG = 'svcvg'

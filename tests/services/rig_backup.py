@@ -27,7 +27,7 @@ import os  # noqa: E402
 
 from cinder_shared_lvm import brick_registration  # noqa: E402
 from cinder_shared_lvm import connector  # noqa: E402
-from tests.rig import remote_execute  # noqa: E402
+from rig import remote_execute  # noqa: E402
 
 RIG_CONNECTOR = 'tests.services.rig_backup.RigBackupConnector'
 _ALIGN = 4096
@@ -161,7 +161,7 @@ def register_rig_connector() -> None:
 def main():
     import logging
     # See RemoteDevice: no debug logging from the thread pool.
-    logging.getLogger('tests.rig').setLevel(logging.INFO)
+    logging.getLogger('rig').setLevel(logging.INFO)
     register_rig_connector()
     return backup.backup.main()
 

@@ -21,7 +21,7 @@
 * ``cinder-api`` (noauth), ``cinder-scheduler`` and ``cinder-volume`` from
   the venv. ``cinder-volume`` loads ``SharedLVMDriver`` from cinder.conf
   and runs its host commands on the rig's ``cinder-node`` through
-  ``shared_lvm_executor = tests.rig.remote_execute.execute``.
+  ``shared_lvm_executor = rig.remote_execute.execute``.
 
 ``run_cli_lifecycle(rig_state_file, progress)`` is the demo's entry point:
 it boots the stack, runs the CLI lifecycle (``lifecycle.py``) and tears
@@ -464,7 +464,7 @@ class Stack(object):
                 'volume_backend_name': BACKEND,
                 'shared_lvm_volume_group': self.vg,
                 'shared_lvm_devices': ','.join(self.devices),
-                'shared_lvm_executor': 'tests.rig.remote_execute.execute',
+                'shared_lvm_executor': 'rig.remote_execute.execute',
                 'volume_clear': 'none',
             },
         }

@@ -25,7 +25,7 @@ import os
 
 import pytest
 
-from tests.rig import RigClient
+from rig import RigClient
 from tests.services import cloud
 from tests.services import horizon
 from tests.services import lifecycle

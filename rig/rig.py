@@ -22,10 +22,10 @@ import signal
 import threading
 import time
 
-from tests.rig import channel
-from tests.rig import executor
-from tests.rig import image
-from tests.rig import vm as vmmod
+from rig import channel
+from rig import executor
+from rig import image
+from rig import vm as vmmod
 
 LOG = logging.getLogger(__name__)
 
@@ -286,7 +286,7 @@ class Rig:
                 host.start()
             self._parallel(lambda h: h.wait_ready(self.boot_timeout))
             if self.use_mux:
-                from tests.rig import mux
+                from rig import mux
                 self.mux = mux.MuxServer(self, os.path.join(self.dir,
                                                             'mux.sock'))
                 self.mux.start()

@@ -24,7 +24,7 @@ import time
 
 from oslo_concurrency import processutils
 
-from tests.rig import channel
+from rig import channel
 
 LOG = logging.getLogger(__name__)
 

@@ -34,7 +34,7 @@ import tempfile
 LOG = logging.getLogger(__name__)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-REPO_ROOT = os.path.dirname(os.path.dirname(HERE))
+REPO_ROOT = os.path.dirname(HERE)
 CACHE_DIR = os.environ.get('CSLVM_RIG_CACHE',
                            os.path.join(REPO_ROOT, '.rig-cache'))
 
@@ -198,7 +198,7 @@ def _which(name):
         if os.path.exists(p):
             return p
     raise ImageBuildError('binary %s not found on the host: install the '
-                          'packages in tests/rig/apt-packages.txt' % name)
+                          'packages in rig/apt-packages.txt' % name)
 
 
 def _guest_path(path):

@@ -16,7 +16,7 @@ A real ``cinder-volume`` (or ``cinder-backup``) process builds the driver
 from cinder.conf, without ``execute=``. With::
 
     [rig1]
-    shared_lvm_executor = tests.rig.remote_execute.execute
+    shared_lvm_executor = rig.remote_execute.execute
 
 and ``CSLVM_RIG_STATE`` (the rig's state file) in the service's
 environment, every host command of the driver and of the ``shared_lvm``
@@ -36,7 +36,7 @@ def _host():
     name = os.environ.get('CSLVM_RIG_HOST', 'cinder-node')
     with _lock:
         if (state, name) not in _hosts:
-            from tests.rig import RigClient
+            from rig import RigClient
             _hosts[(state, name)] = RigClient(state).host(name)
         return _hosts[(state, name)]
 

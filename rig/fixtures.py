@@ -14,7 +14,7 @@
 
 A conftest.py (or a test module) makes the fixtures available with::
 
-    from tests.rig.fixtures import rig, rig_hosts  # noqa: F401
+    from rig.fixtures import rig, rig_hosts  # noqa: F401
 
 ``rig`` is session-scoped: the VMs boot once (about 10 s for three hosts)
 and every functional test shares them, so tests must clean up the LVs and
@@ -27,7 +27,7 @@ import shutil
 
 import pytest
 
-from tests.rig import rig as rigmod
+from rig import rig as rigmod
 
 DEFAULT_LUN_SIZE = os.environ.get('CSLVM_RIG_LUN_SIZE', '20G')
 
@@ -39,7 +39,7 @@ def skip_reason():
     for tool in ('qemu-system-x86_64', 'apt-get', 'dpkg-deb', 'cpio',
                  'depmod'):
         if not shutil.which(tool):
-            return ('%s is missing: install tests/rig/apt-packages.txt '
+            return ('%s is missing: install rig/apt-packages.txt '
                     '(tools/setup-env.sh)' % tool)
     if not os.path.exists('/bin/busybox'):
         return '/bin/busybox is missing: apt-get install busybox-static'

@@ -36,9 +36,9 @@ import socketserver
 import threading
 import time
 
-from tests.rig import channel
-from tests.rig import executor
-from tests.rig import rig as rigmod
+from rig import channel
+from rig import executor
+from rig import rig as rigmod
 
 LOG = logging.getLogger(__name__)
 
@@ -200,7 +200,7 @@ class RigClient:
     def __init__(self, state_file=None):
         state_file = state_file or find_state()
         if not state_file:
-            raise rigmod.RigError('no running rig found (python -m tests.rig '
+            raise rigmod.RigError('no running rig found (python -m rig '
                                   'up --detach starts one)')
         with open(state_file) as f:
             self.state = json.load(f)
