@@ -1,7 +1,19 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
 """Commands per operation, counted at the executor seam (no timing).
 
-Every driver and connector command goes through one executor (DESIGN.md
-section 2), so a recording executor (``tests.unit.fakes.FakeExecutor``)
+Every driver and connector command goes through one executor (design.rst,
+one executor), so a recording executor (``tests.unit.fakes.FakeExecutor``)
 counts exactly what each operation runs. The counts are deterministic:
 noise cannot blur them. ``tests/unit/test_bench_counts.py`` pins them.
 

@@ -1,10 +1,22 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
 """Metadata-only LVM on a loop device on this machine (no device-mapper).
 
 Times the driver's ``create_volume`` and ``delete_volume`` against the bare
 ``lvcreate``/``lvremove`` they wrap (the same argv, run directly), at
 growing LV counts in a VG whose metadata area ``cinder-shared-lvm
 prepare`` sized. Every command carries ``global { activation=0 }``
-(DESIGN.md section 6); snapshots need device-mapper and run on the rig.
+(design.rst, testing); snapshots need device-mapper and run on the rig.
 """
 
 import io

@@ -1,6 +1,18 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
 """Benchmarks on the qemu rig (TCG): real activation, snapshots, data I/O.
 
-One VM, ``cinder-node``, holds everything (DESIGN.md section 6): the shared
+One VM, ``cinder-node``, holds everything (design.rst, testing): the shared
 LUN ``/dev/vda`` with the VG, a second identical LU ``/dev/vdb`` for raw
 I/O, the shared-LVM driver and connector, and Cinder's stock LVM driver
 with tgt and an iSCSI initiator on 127.0.0.1. Every figure is a ratio of
@@ -33,7 +45,7 @@ FIO_JOBS = (('seq-write', 'write', '1M'), ('seq-read', 'read', '1M'),
 
 
 def boot(progress):
-    from tests.rig import Rig, image
+    from rig import Rig, image
     return Rig(hosts=('cinder-node',), lun_size='64G', extra_luns=('2G',),
                memory=1024, channels=8,
                extra_binaries=image.ISCSI_BINARIES,

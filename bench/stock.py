@@ -1,3 +1,15 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
 """Cinder's stock path on a rig VM: LVMVolumeDriver + tgt, iSCSI initiator.
 
 The stock ``LVMVolumeDriver`` runs in this process with the rig VM as its
@@ -14,11 +26,11 @@ executor. It shells out in three ways, all sent to the VM here:
 
 os-brick's ``ISCSIConnector`` checks device nodes and sysfs with
 ``os.path.exists``/``glob`` on the machine it runs on, which is the wrong
-machine in the rig (DESIGN.md section 2), so ``IscsiInitiator`` replays its
-command sequence for one CHAP-authenticated single-path LUN through the
-executor instead: node create + auth update + startup update + login, wait
-for the SCSI disk of the session, ``blockdev``; on detach flush, delete the
-SCSI device, logout and delete the node.
+machine in the rig (design.rst, one executor), so ``IscsiInitiator``
+replays its command sequence for one CHAP-authenticated single-path LUN
+through the executor instead: node create + auth update + startup update +
+login, wait for the SCSI disk of the session, ``blockdev``; on detach
+flush, delete the SCSI device, logout and delete the node.
 """
 
 import contextlib

@@ -1,3 +1,15 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
 """Make os-brick know the ``shared_lvm`` connector.
 
 os-brick has no plugin point for connectors: ``InitiatorConnector.factory``
@@ -22,13 +34,12 @@ from os_brick.initiator import connector as brick_connector
 from oslo_log import log as logging
 from oslo_utils import importutils
 
+from cinder_shared_lvm import contract
+
 LOG = logging.getLogger(__name__)
 
-#: The os-brick protocol name (``factory`` upper-cases what it is given).
-PROTOCOL = 'SHARED_LVM'
-#: The Cinder/Nova ``driver_volume_type``.
-DRIVER_VOLUME_TYPE = 'shared_lvm'
-CONNECTOR_PATH = 'cinder_shared_lvm.connector.SharedLVMConnector'
+PROTOCOL = contract.PROTOCOL
+CONNECTOR_PATH = contract.CONNECTOR_PATH
 
 _lock = threading.Lock()
 

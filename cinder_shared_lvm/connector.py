@@ -1,12 +1,24 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
 """The compute-side connector: activate a shared LV here, deactivate it.
 
 ``SharedLVMConnector`` is an os-brick ``InitiatorConnector``. Nova calls it
 on a compute host that sees the shared LUN; the guest then does I/O straight
-to the SAN through the activated LV (DESIGN.md section 1).
+to the SAN through the activated LV (doc/source/design.rst).
 
 It imports os-brick and oslo only, never cinder or nova: a compute host may
 have no cinder installed. Every host command goes through the executor
-(DESIGN.md section 2); the device node is never checked with
+(doc/source/design.rst, "One executor"); the device node is never checked with
 ``os.path.exists``, which would look at the wrong machine in the test rig.
 """
 
@@ -92,7 +104,7 @@ def check_devices(devices, what: str = 'devices') -> list:
 
 
 def parse_connection_properties(props) -> Target:
-    """Validate connection data strictly (DESIGN.md rule 8).
+    """Validate connection data strictly (safety rule 8).
 
     Runs no command: a forged or malformed request changes nothing.
     """
@@ -219,7 +231,7 @@ class SharedLVMConnector(base.BaseLinuxConnector):
 
     def _lvm(self, target: Target) -> lvm.SharedLVM:
         # NOTE: always the reader role: a compute host never writes the
-        # shared VG's metadata (DESIGN.md rule 1).
+        # shared VG's metadata (safety rule 1).
         return lvm.SharedLVM(target.vg,
                              self.shared_lvm_devices or target.devices,
                              role=lvm.READER, executor=self._execute,
@@ -407,7 +419,7 @@ class SharedLVMConnector(base.BaseLinuxConnector):
             if lv['active']:
                 # NOTE: already active here (multi-attach, or a retried
                 # attach): reload its table, another host may have resized
-                # it (DESIGN.md rule 4).
+                # it (safety rule 4).
                 LOG.info('%(vg)s/%(lv)s is already active on %(host)s; '
                          'refreshing it', ctx)
                 vg.refresh_lv(target.lv)
@@ -423,7 +435,7 @@ class SharedLVMConnector(base.BaseLinuxConnector):
                     # lvextend on another host, lvs here may not report an
                     # LV with a stale table as active, so "lvchange -ay"
                     # is a no-op and the old, smaller table stays. Never
-                    # hand out a stale table (DESIGN.md rule 4).
+                    # hand out a stale table (safety rule 4).
                     LOG.warning('%(path)s on %(host)s has %(dev)d bytes but '
                                 'LVM says %(lvm)d; refreshing it',
                                 dict(ctx, dev=size, lvm=lv['size_bytes']))
@@ -443,7 +455,7 @@ class SharedLVMConnector(base.BaseLinuxConnector):
         return {'type': 'block', 'path': target.path}
 
     def _rollback_activation(self, vg: lvm.SharedLVM, target: Target) -> None:
-        # Refuse, don't leave half-done (DESIGN.md rule 6).
+        # Refuse, don't leave half-done (safety rule 6).
         try:
             vg.deactivate_lv(target.lv)
         except exception.SharedLVMError as err:
@@ -454,7 +466,7 @@ class SharedLVMConnector(base.BaseLinuxConnector):
     def disconnect_volume(self, connection_properties: dict, device_info,
                           force: bool = False,
                           ignore_errors: bool = False) -> None:
-        """Flush, then deactivate the LV here (DESIGN.md rule 7).
+        """Flush, then deactivate the LV here (safety rule 7).
 
         :param force: deactivate even if the LV is open, removing the
                       device-mapper device by force if LVM refuses
@@ -522,8 +534,9 @@ class SharedLVMConnector(base.BaseLinuxConnector):
                          'to detach', ctx)
                 return
             # NOTE: lvs does not show a suspended, tableless, inactive-only
-            # or stale device as active, yet the kernel maps it (DESIGN.md
-            # section 5); the LV may even be gone from the metadata.
+            # or stale device as active, yet the kernel maps it
+            # (design.rst, "LVM facts the code relies on"); the LV may
+            # even be gone from the metadata.
             LOG.warning('%(vg)s/%(lv)s is not active according to LVM but '
                         'device-mapper maps %(fam)r on %(host)s; removing '
                         'it', dict(ctx, fam=fam))

@@ -1,6 +1,19 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
 """What device-mapper really maps on this host for a shared VG, by dm UUID.
 
-``lvs`` is not the authority for what a host maps (DESIGN.md section 5):
+``lvs`` is not the authority for what a host maps (doc/source/design.rst,
+"LVM facts the code relies on"):
 its active flag (``lv_attr`` character 5 = ``a``) is set only for a live,
 current table. A device that is suspended (``s``), has no table (``d``,
 ``XX``) or an inactive table only (``i``), or whose table is stale (the LV
@@ -148,6 +161,10 @@ def _run(execute: Callable, root_helper, *argv) -> tuple:
     return execute(*argv, root_helper=root_helper, run_as_root=True)
 
 
+# What dmsetup prints when the kernel has no device-mapper driver.
+NO_DM_KERNEL = 'Failure to communicate with kernel device-mapper driver'
+
+
 def inventory(execute: Callable, root_helper=None,
               host: str = 'this host') -> list:
     """Every LVM dm device on this host, whatever its state.
@@ -157,6 +174,11 @@ def inventory(execute: Callable, root_helper=None,
     try:
         out, _err = _run(execute, root_helper, *INFO_ARGV)
     except processutils.ProcessExecutionError as err:
+        if NO_DM_KERNEL in (err.stderr or ''):
+            # NOTE: a kernel without device-mapper maps nothing: no LV
+            # can be active here (LVM then works for metadata only).
+            LOG.debug('No device-mapper in the kernel on %s', host)
+            return []
         raise DMCommandFailed(
             command=' '.join(INFO_ARGV), host=host,
             stderr=(err.stderr or '').strip()) from err

@@ -1,3 +1,15 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
 """Cinder volume driver for one LVM volume group on a shared LUN.
 
 The cinder-volume host writes all LVM metadata; compute hosts activate the
@@ -34,6 +46,7 @@ from oslo_utils import units
 
 from cinder_shared_lvm import brick_registration
 from cinder_shared_lvm import connector as shared_connector
+from cinder_shared_lvm import contract
 from cinder_shared_lvm import datapath
 from cinder_shared_lvm import dm
 from cinder_shared_lvm import driver_exception as exc
@@ -87,8 +100,8 @@ def _register_stock_lvm_opts() -> None:
 class SharedLVMDriver(manage.ManageMixin, driver.VolumeDriver):
     """Volumes are LVs of one VG that every host sees on a shared LUN."""
 
-    VERSION = '1.0.0'
-    CI_WIKI_NAME = 'Cinder_Jenkins'
+    VERSION = contract.VERSION
+    CI_WIKI_NAME = contract.CI_WIKI_NAME
     SUPPORTS_ACTIVE_ACTIVE = False
     # Set by the race tests only (see _pause).
     pause_hook = None

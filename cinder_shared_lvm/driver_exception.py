@@ -1,3 +1,15 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
 """Cinder-side errors of the shared-LVM driver.
 
 The LVM layer (``cinder_shared_lvm.exception``) must not depend on Cinder,
@@ -18,7 +30,7 @@ class InvalidRequest(SharedLVMDriverError):
 
 
 class OperationRefused(SharedLVMDriverError):
-    """An operation that would break a safety rule (DESIGN.md section 4)."""
+    """An operation that would break a safety rule (doc/source/design.rst)."""
     message = ("Refusing to %(operation)s %(resource)s: %(reason)s. "
                "%(action)s Nothing was changed.")
 

@@ -1,3 +1,15 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
 """Errors of the LVM layer and the connector.
 
 They derive from os-brick's exceptions only, so that a compute host can use
@@ -9,6 +21,14 @@ from os_brick import exception as brick_exception
 
 class SharedLVMError(brick_exception.BrickException):
     message = "Shared LVM error: %(reason)s"
+
+    def __init__(self, message=None, **kwargs):
+        # NOTE: operators read these messages: a list of devices reads
+        # "/dev/a, /dev/b", not "['/dev/a', '/dev/b']".
+        kwargs = {key: ', '.join(str(v) for v in value)
+                  if isinstance(value, (list, tuple)) else value
+                  for key, value in kwargs.items()}
+        super().__init__(message, **kwargs)
 
 
 class InvalidName(SharedLVMError, brick_exception.InvalidParameterValue):

@@ -1,17 +1,27 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
 """Names the driver's modules share: tags, the snapshot-name escape, and
 the decorator that turns LVM-layer errors into Cinder's."""
 
 import functools
 
+from cinder_shared_lvm import contract
 from cinder_shared_lvm import driver_exception as exc
 from cinder_shared_lvm import exception as lvm_exception
 
-DRIVER_VOLUME_TYPE = 'shared_lvm'
-COPY_SNAPSHOT_TAG = 'shared_lvm_snapshot_copy'
-# An LV whose data is still being copied in (clone, volume from snapshot,
-# copy-mode snapshot). The tag comes with the lvcreate and goes when the
-# copy is done, so a crash mid-copy leaves an LV that startup can name.
-INCOMPLETE_TAG = 'cslvm-incomplete'
+DRIVER_VOLUME_TYPE = contract.DRIVER_VOLUME_TYPE
+COPY_SNAPSHOT_TAG = contract.COPY_SNAPSHOT_TAG
+INCOMPLETE_TAG = contract.INCOMPLETE_TAG
 
 
 def lvm_errors(func):
@@ -30,5 +40,4 @@ def lvm_errors(func):
 
 def snapshot_lv_name(snapshot) -> str:
     """LV of a snapshot: LVM reserves names starting with 'snapshot'."""
-    name = snapshot.name
-    return '_' + name if name.startswith('snapshot') else name
+    return contract.snapshot_lv_name(snapshot.name)

@@ -1,3 +1,15 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
 """Configuration options of the shared-LVM backend.
 
 The options live in each backend's section of cinder.conf (they are
@@ -62,7 +74,7 @@ shared_lvm_opts = [
                     '(the default) runs them here through Cinder\'s root '
                     'helper, as usual. Set it only to run the commands '
                     'through a remote agent, for example the test rig\'s '
-                    '"tests.rig.remote_execute.execute".'),
+                    '"rig.remote_execute.execute".'),
     cfg.BoolOpt('shared_lvm_cleanup_incomplete_on_startup',
                 default=False,
                 help='At startup, remove LVs whose copy never finished '

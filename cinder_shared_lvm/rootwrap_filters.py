@@ -98,7 +98,7 @@ LV = P(_LV)
 LV_REF = P('{vg}/' + _LV)                      # vg/lv
 LV_PATH = P('/dev/{vg}/' + _LV)                # the LV's udev link
 # The layers of a snapshot family: the origin's '-real' and a snapshot's
-# '-cow'. Removing them is part of detaching a family (DESIGN.md rule 7).
+# '-cow'. Removing them is part of detaching a family (safety rule 7).
 DM_LAYER_NAME = P('{vg_dm}-' + _LV_DM + '(?:-real|-cow)?')
 DM_PATH = P('/dev/mapper/{vg_dm}-' + _LV_DM)
 # NOTE: LVM's dm UUID is LVM-<VG UUID><LV UUID>, without dashes. Without

@@ -1,9 +1,21 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
 """Cinder volume objects with attachments, as Cinder's manager keeps them.
 
 The driver's policy reads ``volume_attachment``, ``attach_status`` and
 ``status``; the unit tests, the functional World and the benchmarks all
-build volumes that way. Import after ``cinder.tests.unit`` (DESIGN.md
-section 6).
+build volumes that way. Import after ``cinder.tests.unit`` (design.rst,
+testing).
 """
 
 import uuid

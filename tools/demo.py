@@ -1,3 +1,15 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
 """Run the shared-LVM volume lifecycle on the embedded two-host rig.
 
 Boots cinder-node, compute-1 and compute-2 (qemu VMs sharing one sparse
@@ -29,8 +41,8 @@ from oslo_config import cfg  # noqa: E402
 
 from tests.functional import lifecycle  # noqa: E402
 from tests.functional import world as worldmod  # noqa: E402
-from tests.rig import fixtures as rigfixtures  # noqa: E402
-from tests.rig import rig as rigmod  # noqa: E402
+from rig import fixtures as rigfixtures  # noqa: E402
+from rig import rig as rigmod  # noqa: E402
 
 WIDTHS = (36, 19, 6, 7)
 

@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 APT_PACKAGES="lvm2 qemu-system-x86 qemu-utils busybox-static cpio kmod util-linux"
 # Each test area lists the Debian packages it needs (the rig's VMs, the
 # Cinder services suite).
-for list in tests/*/apt-packages.txt; do
+for list in tests/*/apt-packages.txt rig/apt-packages.txt; do
     APT_PACKAGES="$APT_PACKAGES $(grep -v '^#' "$list" | xargs)"
 done
 
@@ -36,6 +36,6 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     echo "==> pip install (cinder, os-brick, test tools)"
     .venv/bin/pip install -q --upgrade pip
     .venv/bin/pip install -q -r requirements.txt -r test-requirements.txt
-    .venv/bin/pip install -q -e .
+    .venv/bin/pip install -q -e ".[cinder]"
     echo "$want" > "$stamp"
 fi

@@ -1,10 +1,22 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
 """``check``: is this host set up to share the VG safely?
 
 One line per fact, PASS / WARN / FAIL; any FAIL makes the exit code 1.
 The host's own LVM configuration is read with ``lvmconfig`` *without* the
 project's ``--config``: that config protects the project's commands, but
 an operator's hand-run ``lvs``, boot-time autoactivation and udev events
-see only lvm.conf (DESIGN.md rules 1-3).
+see only lvm.conf (doc/source/design.rst, rules 1-3).
 """
 
 import re

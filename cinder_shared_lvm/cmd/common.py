@@ -1,12 +1,25 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
 """What every subcommand shares: the host context, errors, formatting."""
 
 import configparser
 import dataclasses
-import re
+import os
 from typing import Callable, List, Optional
 
 from oslo_concurrency import processutils
 
+from cinder_shared_lvm import contract
 from cinder_shared_lvm import exception
 from cinder_shared_lvm import lvm
 
@@ -16,11 +29,8 @@ ENV_PREFIX = list(lvm.SharedLVM.LV_CMD_PREFIX)   # ['env', 'LC_ALL=C']
 # repeated here so the CLI needs neither cinder nor oslo.config parsing.
 DEFAULT_VG = 'cinder-shared'
 DEFAULT_MIN_FREE_METADATA_PERCENT = 5
-
-# A device path goes into LVM filters and error messages; allow what real
-# /dev names use (by-id, by-path, multipath aliases) and nothing that a
-# shell, a filter string or a path walk could misread.
-_DEVICE_RE = re.compile(r'^/[A-Za-z0-9_.:+@=#/-]+\Z')  # \Z: '$' passes '\n'
+# Cinder's section of values every backend section inherits.
+BACKEND_DEFAULTS = 'backend_defaults'
 
 
 class CLIError(Exception):
@@ -76,11 +86,11 @@ class Context:
 
 
 def validate_device(path: str) -> str:
-    if (not _DEVICE_RE.match(path or '') or '/../' in path + '/'
-            or '/./' in path + '/' or not path.startswith('/dev/')):
-        raise CLIError('Invalid device path %r: give an absolute path under '
+    problem = contract.device_path_problem(path)
+    if problem:
+        raise CLIError('Invalid device path %r: %s; give the path under '
                        '/dev/ (for example /dev/disk/by-id/wwn-0x600...). '
-                       'Nothing was changed.' % path, exit_code=2)
+                       'Nothing was changed.' % (path, problem), exit_code=2)
     return path
 
 
@@ -93,23 +103,51 @@ def split_devices(value: str) -> List[str]:
     return devices
 
 
-def read_backend_config(path: str, section: str) -> dict:
+def config_paths(files: List[str], config_dir: Optional[str]) -> List[str]:
+    """The files oslo.config would read, in its order: each --config-file,
+    then the ``*.conf`` files of --config-dir sorted by name."""
+    paths = list(files)
+    if config_dir:
+        try:
+            names = sorted(os.listdir(config_dir))
+        except OSError as err:
+            raise CLIError('Cannot read --config-dir %s: %s'
+                           % (config_dir, err.strerror), exit_code=2)
+        paths += [os.path.join(config_dir, n) for n in names
+                  if n.endswith('.conf')]
+    return paths
+
+
+def read_backend_config(paths: List[str], section: str) -> dict:
     """shared_lvm_* values of a cinder.conf backend section (or devices
     of nova.conf's [shared_lvm] section).
 
+    As in Cinder, a later file overrides an earlier one, and a value the
+    backend section leaves out comes from [backend_defaults].
     configparser, not oslo.config: the CLI must not register Cinder's
     options, and on a compute host Cinder is not installed at all.
     """
     # NOTE: no interpolation: cinder.conf holds '%' in logging formats.
     parser = configparser.ConfigParser(interpolation=None, strict=False)
-    try:
-        with open(path, encoding='utf-8') as conf:
-            parser.read_file(conf)
-    except (OSError, configparser.Error) as err:
-        raise CLIError('Cannot read %s: %s' % (path, err))
+    for path in paths:
+        try:
+            with open(path, encoding='utf-8') as conf:
+                parser.read_file(conf)
+        except OSError as err:
+            raise CLIError('Cannot read %s: %s' % (path, err.strerror),
+                           exit_code=2)
+        except configparser.Error as err:
+            raise CLIError('Cannot parse %s: %s' % (path, err), exit_code=2)
     if not parser.has_section(section):
-        raise CLIError('%s has no [%s] section' % (path, section))
-    get = parser[section].get
+        raise CLIError('No [%s] section in %s' % (section, ', '.join(paths)),
+                       exit_code=2)
+
+    def get(key, default=None):
+        for name in (section, BACKEND_DEFAULTS):
+            if parser.has_option(name, key):
+                return parser.get(name, key)
+        return default
+
     # NOTE: nova.conf names a compute host's own paths [shared_lvm] devices
     # (cinder_shared_lvm.nova), so a compute host can point here too.
     result = {'vg': get('shared_lvm_volume_group', DEFAULT_VG),

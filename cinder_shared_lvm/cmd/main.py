@@ -1,3 +1,15 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
 """``cinder-shared-lvm``: prepare, check, status and cleanup of a shared VG.
 
 Exit codes: 0 success; 1 a check failed or an operation failed; 2 bad
@@ -7,6 +19,7 @@ input (nothing was changed).
 import argparse
 import json
 import logging
+import os
 import sys
 from typing import Callable, List, Optional
 
@@ -18,14 +31,17 @@ from cinder_shared_lvm.cmd import common
 from cinder_shared_lvm.cmd import filters
 from cinder_shared_lvm.cmd import prepare
 from cinder_shared_lvm.cmd import status
+from cinder_shared_lvm import contract
 from cinder_shared_lvm import exception
 from cinder_shared_lvm import lvm
 
 PROG = 'cinder-shared-lvm'
 SUBCOMMANDS = (prepare, check, status, cleanup, filters)
+ROLE_HELP = ('writer: the cinder-volume host; reader: a compute host '
+             '(read-only LVM metadata)')
 
 
-def common_options() -> argparse.ArgumentParser:
+def common_options(role_help: str) -> argparse.ArgumentParser:
     """Options every subcommand takes (after its name)."""
     parser = argparse.ArgumentParser(add_help=False)
     group = parser.add_argument_group('shared VG')
@@ -33,15 +49,21 @@ def common_options() -> argparse.ArgumentParser:
                        help='name of the shared VG')
     group.add_argument('--devices', metavar='PATH[,PATH]',
                        help='the shared PV(s); LVM sees nothing else')
-    group.add_argument('--config-file', metavar='PATH',
+    group.add_argument('--config-file', metavar='PATH', action='append',
+                       default=[],
                        help='read shared_lvm_volume_group and '
-                            'shared_lvm_devices from this cinder.conf '
-                            '(--vg and --devices override it)')
+                            'shared_lvm_devices from this cinder.conf, as '
+                            'Cinder does: [backend_defaults] fills what '
+                            'the backend section leaves out; repeatable, '
+                            'later files win (--vg and --devices override '
+                            'them)')
+    group.add_argument('--config-dir', metavar='DIR',
+                       help='also read DIR/*.conf after --config-file, '
+                            'in name order (as oslo.config does)')
     group.add_argument('--backend', metavar='SECTION',
-                       help='backend section of --config-file')
+                       help='backend section of the config files')
     group.add_argument('--role', choices=(lvm.WRITER, lvm.READER),
-                       help='writer: the cinder-volume host; reader: a '
-                            'compute host (read-only LVM metadata)')
+                       help=role_help)
     out = parser.add_argument_group('output and execution')
     out.add_argument('--json', action='store_true',
                      help='print one JSON document instead of text')
@@ -50,9 +72,11 @@ def common_options() -> argparse.ArgumentParser:
                           '"sudo"')
     out.add_argument('--debug', action='store_true',
                      help='log every command and its output to stderr')
+    # NOTE: test-only (LVM config text added to every LVM command, e.g.
+    # "global { activation=0 }" on a host without device-mapper), so it is
+    # left out of the help that operators read.
     out.add_argument('--lvm-extra-config', metavar='TEXT', default='',
-                     help='TESTING ONLY: LVM config text added to every '
-                          'LVM command, e.g. "global { activation=0 }"')
+                     help=argparse.SUPPRESS)
     return parser
 
 
@@ -60,22 +84,27 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG, description='Prepare, check and inspect an LVM volume '
         'group on a shared SAN LUN used by cinder-shared-lvm.')
+    parser.add_argument('--version', action='version',
+                        version='%(prog)s ' + contract.VERSION)
     subparsers = parser.add_subparsers(dest='command', metavar='COMMAND')
     subparsers.required = True
-    parents = [common_options()]
     for module in SUBCOMMANDS:
-        module.add_parser(subparsers, parents)
+        role_help = getattr(module, 'ROLE_HELP', ROLE_HELP)
+        module.add_parser(subparsers, [common_options(role_help)])
     return parser
 
 
 def make_context(args, execute: Callable) -> common.Context:
     """Resolve VG, devices and role from options and --config-file."""
     conf = {}
-    if bool(args.config_file) != bool(args.backend):
-        raise common.CLIError('--config-file and --backend go together',
-                              exit_code=2)
-    if args.config_file:
-        conf = common.read_backend_config(args.config_file, args.backend)
+    has_config = bool(args.config_file or args.config_dir)
+    if has_config != bool(args.backend):
+        raise common.CLIError('--config-file (or --config-dir) and '
+                              '--backend go together', exit_code=2)
+    if has_config:
+        conf = common.read_backend_config(
+            common.config_paths(args.config_file, args.config_dir),
+            args.backend)
     vg = args.vg or conf.get('vg')
     devices = common.split_devices(args.devices or conf.get('devices', ''))
     if not vg or not devices:
@@ -130,8 +159,22 @@ def main(argv: Optional[List[str]] = None,
     except (common.CLIError, exception.SharedLVMError,
             processutils.ProcessExecutionError, OSError) as err:
         return _fail(err, args.json, stdout, stderr)
-    emit(outcome, args.json, stdout)
+    _emit_to_pipe(outcome, args.json, stdout)
     return outcome.exit_code
+
+
+def _emit_to_pipe(outcome: common.Outcome, as_json: bool, stream) -> None:
+    """Emit; a reader that stops early (``| head``) is not an error."""
+    try:
+        emit(outcome, as_json, stream)
+        stream.flush()
+    except BrokenPipeError:
+        # NOTE: Python flushes stdout again at exit and prints a traceback
+        # when that fails too; pointing the descriptor at /dev/null stops
+        # it (what the Python docs advise for SIGPIPE).
+        if stream is sys.stdout:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
 
 
 def _fail(err: Exception, as_json: bool, stdout, stderr) -> int:
@@ -142,7 +185,8 @@ def _fail(err: Exception, as_json: bool, stdout, stderr) -> int:
         code = 1        # a command's exit code is not ours
     message = str(err).strip()
     if as_json:
-        emit(common.Outcome(code, {'error': message}, []), True, stdout)
+        _emit_to_pipe(common.Outcome(code, {"error": message}, []), True,
+                      stdout)
     stderr.write('%s: error: %s\n' % (PROG, message))
     return code
 

@@ -1,4 +1,21 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
 """``prepare``: turn the shared LUN(s) into the shared VG, once.
+
+Idempotent: run again on devices that already hold exactly this VG, it
+changes nothing, says "already prepared" and exits 0, so that automation
+(Ansible and the like) can run it on every deploy. Devices that hold
+anything else are refused unless ``--force``.
 
 Metadata area size (``pvcreate --metadatasize``)::
 
@@ -30,6 +47,7 @@ HEADROOM = 1 << 20          # label, mda header, VG and PV sections
 MIN_METADATA_MIB = 16
 DEFAULT_EXPECTED_VOLUMES = 10000
 MIB = 1 << 20
+PV_SIGNATURE = 'an LVM physical volume'
 
 
 def metadata_size_mib(expected_volumes: int) -> int:
@@ -59,6 +77,11 @@ def add_parser(subparsers, parents):
     return parser
 
 
+#: prepare always runs as the writer; --role stays accepted (a test checks
+#: that a reader is refused) but is not offered in its help.
+ROLE_HELP = argparse.SUPPRESS
+
+
 def _positive_int(value: str) -> int:
     try:
         number = int(value)
@@ -79,7 +102,14 @@ def run(ctx: common.Context, args) -> common.Outcome:
     mib = metadata_size_mib(args.expected_volumes)
     sizes = {dev: _device_size(ctx, dev) for dev in ctx.devices}
     _refuse_small(sizes, mib)
-    signatures = _refuse_signatures(ctx, args.force)
+    found = _signatures(ctx)
+    if found and not args.force:
+        owners = _pv_owners(ctx, shared) if PV_SIGNATURE in found.values() \
+            else {}
+        if _holds_this_vg(ctx, found, owners):
+            return _outcome(shared, args, mib, [], already=True)
+        _refuse(found, owners)
+    signatures = sorted(found)
     pv_args = ['--metadatasize', '%dm' % mib]
     if args.force:
         # NOTE: -ff is what pvcreate needs to re-initialise a PV that
@@ -98,7 +128,7 @@ def run(ctx: common.Context, args) -> common.Outcome:
 
 
 def _device_size(ctx: common.Context, device: str) -> int:
-    """Size of a block device, asked of the host (DESIGN.md section 2)."""
+    """Size of a block device, asked of the host (design.rst: one executor)."""
     try:
         out, _err = ctx.run('blockdev', '--getsize64', device)
         return int(out.strip())
@@ -118,16 +148,43 @@ def _refuse_small(sizes: dict, mib: int) -> None:
             'Nothing was changed.' % (', '.join(small), mib))
 
 
-def _refuse_signatures(ctx: common.Context, force: bool) -> list:
-    """Devices that hold something; raise unless *force*."""
+def _signatures(ctx: common.Context) -> dict:
+    """{device: what it holds} for the devices that hold something."""
     found = {dev: _signature(ctx, dev) for dev in ctx.devices}
-    found = {dev: sig for dev, sig in found.items() if sig}
-    if found and not force:
-        raise common.CLIError(
-            'Refusing to prepare: %s. Nothing was changed. If the data on '
-            'them is not needed, run again with --force.' % '; '.join(
-                '%s already holds %s' % item for item in found.items()))
-    return sorted(found)
+    return {dev: sig for dev, sig in found.items() if sig}
+
+
+def _pv_owners(ctx: common.Context, shared: lvm.SharedLVM) -> dict:
+    """{PV: (its VG name or '', the VG's missing PV count)}.
+
+    Scanning is confined to ``--devices``, so every PV listed is one of
+    them.
+    """
+    out, _err = ctx.run_lvm(shared, 'pvs', '--noheadings', '--separator',
+                            '|', '-o', 'pv_name,vg_name,vg_missing_pv_count',
+                            '--readonly')
+    rows = [line.strip().split('|') for line in out.splitlines()
+            if line.strip()]
+    return {row[0]: (row[1], row[2] if len(row) > 2 else '')
+            for row in rows if len(row) >= 2}
+
+
+def _holds_this_vg(ctx: common.Context, found: dict, owners: dict) -> bool:
+    """Every device is a PV, and they make up the whole VG --vg."""
+    return (len(found) == len(ctx.devices) == len(owners) and
+            set(found.values()) == {PV_SIGNATURE} and
+            all(vg == ctx.vg and missing in ('', '0')
+                for vg, missing in owners.values()))
+
+
+def _refuse(found: dict, owners: dict) -> None:
+    vgs = sorted({vg for vg, _missing in owners.values()})
+    held = '; '.join('%s already holds %s' % item for item in found.items())
+    if vgs:
+        held += ' (of VG %s)' % ', '.join(vg or '(none)' for vg in vgs)
+    raise common.CLIError(
+        'Refusing to prepare: %s. Nothing was changed. If the data on them '
+        'is not needed, run again with --force.' % held)
 
 
 def _signature(ctx: common.Context, device: str) -> str:
@@ -140,7 +197,7 @@ def _signature(ctx: common.Context, device: str) -> str:
     fields = dict(line.split('=', 1) for line in (out or '').splitlines()
                   if '=' in line)
     if fields.get('TYPE') == 'LVM2_member':
-        return 'an LVM physical volume'
+        return PV_SIGNATURE
     if fields.get('TYPE'):
         return 'a %s signature' % fields['TYPE']
     if fields.get('PTTYPE'):
@@ -148,17 +205,31 @@ def _signature(ctx: common.Context, device: str) -> str:
     return ''
 
 
-def _outcome(shared, args, mib: int, overwritten: list) -> common.Outcome:
+def _outcome(shared, args, mib: int, overwritten: list,
+             already: bool = False) -> common.Outcome:
     row = shared.vg_report() or {}
+    if already:
+        # What the VG has, not what this run would have made.
+        mib = int(row.get('vg_mda_size') or 0) // MIB
     data = {'vg': shared.vg_name, 'vg_uuid': row.get('vg_uuid'),
             'devices': shared.devices, 'expected_volumes':
             args.expected_volumes, 'metadata_size_mib': mib,
             'size_bytes': int(row.get('vg_size') or 0),
-            'overwritten_signatures': overwritten}
-    lines = ['Created VG %s (%s) on %s' % (shared.vg_name,
-                                           data['vg_uuid'] or 'uuid unknown',
-                                           ', '.join(shared.devices)),
-             'size %s, metadata area %d MiB per PV (sized for %d volumes), '
-             'autoactivation off' % (common.human_size(data['size_bytes']),
-                                     mib, args.expected_volumes)]
+            'overwritten_signatures': overwritten,
+            'already_prepared': already}
+    lines = ['%s VG %s (%s) on %s' % (
+                 'Already prepared:' if already else 'Created',
+                 shared.vg_name, data['vg_uuid'] or 'uuid unknown',
+                 ', '.join(shared.devices)),
+             'size %s, metadata area %d MiB per PV%s, autoactivation %s' % (
+                 common.human_size(data['size_bytes']), mib,
+                 '' if already else ' (sized for %d volumes)'
+                 % args.expected_volumes,
+                 'on' if row.get('vg_autoactivation') == 'enabled'
+                 else 'off')]
+    wanted = metadata_size_mib(args.expected_volumes)
+    if already and mib < wanted:
+        lines.append('WARN: the metadata area is smaller than the %d MiB '
+                     'that %d volumes need; see the operator guide, '
+                     '"Growing the VG"' % (wanted, args.expected_volumes))
     return common.Outcome(0, data, lines)

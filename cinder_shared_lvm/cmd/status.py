@@ -1,3 +1,15 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
 """``status``: the shared VG's LVs, what Cinder object each one is, and
 whether it is active or open on this host."""
 
@@ -5,16 +17,18 @@ import re
 from typing import Optional
 
 from cinder_shared_lvm.cmd import common
+from cinder_shared_lvm import contract
 from cinder_shared_lvm import exception
 from cinder_shared_lvm import lvm
 
 _UUID = r'[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-' \
         r'[0-9a-fA-F]{12}'
 # Cinder's LVM naming: volume_name_template "volume-%s"; a snapshot is
-# "snapshot-%s", which LVM reserves, so the LVM drivers store it as
-# "_snapshot-%s".
-_NAME_PATTERNS = (('volume', re.compile(r'^volume-(%s)$' % _UUID)),
-                  ('snapshot', re.compile(r'^_snapshot-(%s)$' % _UUID)))
+# "snapshot-%s", stored under the contract's escaped LV name.
+_NAME_PATTERNS = (
+    ('volume', re.compile(r'^volume-(%s)\Z' % _UUID)),
+    ('snapshot', re.compile(r'^%s(%s)\Z' % (
+        re.escape(contract.snapshot_lv_name('snapshot-')), _UUID))))
 
 
 def add_parser(subparsers, parents):

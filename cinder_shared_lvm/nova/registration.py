@@ -1,3 +1,15 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
 """Register the ``shared_lvm`` volume type with Nova's libvirt driver.
 
 Nova has no plugin point for volume drivers: ``LibvirtDriver`` looks each
@@ -14,10 +26,11 @@ import threading
 from oslo_log import log as logging
 
 from cinder_shared_lvm import brick_registration
+from cinder_shared_lvm import contract
 
 LOG = logging.getLogger(__name__)
 
-DRIVER_VOLUME_TYPE = brick_registration.DRIVER_VOLUME_TYPE
+DRIVER_VOLUME_TYPE = contract.DRIVER_VOLUME_TYPE
 VOLUME_DRIVER_PATH = ('cinder_shared_lvm.nova.volume.'
                       'LibvirtSharedLVMVolumeDriver')
 

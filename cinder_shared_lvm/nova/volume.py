@@ -1,3 +1,15 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
 """Nova libvirt volume driver for ``driver_volume_type = 'shared_lvm'``.
 
 The guest gets the LV's device node as a raw block disk. The connector
@@ -16,6 +28,7 @@ from nova.virt.libvirt.volume import volume as libvirt_volume
 
 from cinder_shared_lvm import brick_registration
 from cinder_shared_lvm import compute_opts
+from cinder_shared_lvm import contract
 
 CONF = nova.conf.CONF
 LOG = logging.getLogger(__name__)
@@ -54,7 +67,7 @@ class LibvirtSharedLVMVolumeDriver(libvirt_volume.LibvirtBaseVolumeDriver):
         # works even if only Nova's VOLUME_DRIVERS entry was added.
         brick_registration.register()
         self.connector = brick_connector.InitiatorConnector.factory(
-            brick_registration.PROTOCOL, utils.get_root_helper(),
+            contract.PROTOCOL, utils.get_root_helper(),
             device_scan_attempts=CONF.libvirt.num_volume_scan_tries,
             shared_lvm_devices=CONF.shared_lvm.devices or None)
         _warn_about_host_cache()

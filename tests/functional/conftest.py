@@ -1,6 +1,19 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
 """Fixtures for tests that drive the real driver and connector on the rig.
 
-Import order matters (DESIGN.md section 6): with eventlet patching off,
+Import order matters (doc/source/design.rst, "Testing on these
+machines"): with eventlet patching off,
 ``cinder.tests.unit`` must be imported before ``cinder.objects``.
 """
 
@@ -12,7 +25,7 @@ import cinder.tests.unit  # noqa: E402,F401  (must come first)
 from oslo_config import cfg  # noqa: E402
 import pytest  # noqa: E402
 
-from tests.rig.fixtures import rig, rig_hosts  # noqa: E402,F401
+from rig.fixtures import rig, rig_hosts  # noqa: E402,F401
 
 CONF = cfg.CONF
 

@@ -1,6 +1,18 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
 """The operator CLI ``cinder-shared-lvm`` run on the rig's virtual hosts.
 
-``check`` first sees the rig's stock lvm.conf (tests/rig/lvm.conf: no
+``check`` first sees the rig's stock lvm.conf (rig/lvm.conf: no
 filter, hints on, compute hosts not read-only) and must name exactly what
 is missing; with the project's lvm.conf snippet for the role
 (etc/cinder-shared-lvm/lvm-*.conf, the LUN path put in) it passes.

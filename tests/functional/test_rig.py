@@ -1,3 +1,15 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
 """The rig itself: executor semantics, shared LUN, power and cleanup.
 
 Every other functional test trusts the rig's executor to behave like
@@ -15,10 +27,10 @@ import time
 import pytest
 from oslo_concurrency import processutils
 
-from tests.rig import fixtures
-from tests.rig import mux
-from tests.rig import rig as rigmod
-from tests.rig.fixtures import rig, rig_hosts  # noqa: F401
+from rig import fixtures
+from rig import mux
+from rig import rig as rigmod
+from rig.fixtures import rig, rig_hosts  # noqa: F401
 
 pytestmark = pytest.mark.functional
 
@@ -161,7 +173,7 @@ def test_remote_client_from_another_process(rig):  # noqa: F811
     env = dict(os.environ, PYTHONPATH=REPO,
                CSLVM_RIG_STATE=rig.state_file)
     proc = subprocess.run(
-        [sys.executable, '-m', 'tests.rig', 'exec', name, '--',
+        [sys.executable, '-m', 'rig', 'exec', name, '--',
          'sh', '-c', 'hostname; cat; echo oops >&2; exit 5'],
         input=b'piped', stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         env=env, cwd=REPO, timeout=60)
@@ -227,7 +239,7 @@ def test_next_run_reaps_a_killed_run():
     fixtures.require_rig()
     env = dict(os.environ, PYTHONPATH=REPO)
     proc = subprocess.Popen(
-        [sys.executable, '-m', 'tests.rig', 'up', '--hosts', 'orphan',
+        [sys.executable, '-m', 'rig', 'up', '--hosts', 'orphan',
          '--lun-size', '64M'], stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT, env=env, cwd=REPO, text=True)
     try:

@@ -1,6 +1,18 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
 """A storm of concurrent metadata writes from two drivers on one VG.
 
-DESIGN.md rule 1: two cinder-volume services that manage one VG must
+safety rule 1: two cinder-volume services that manage one VG must
 serialise their metadata writes. Two ``SharedLVMDriver`` instances share
 the VG lock ``shared-lvm-<vg>`` (cinder's coordination module, tooz file
 backend: it serialises threads of one process and processes of one

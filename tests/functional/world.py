@@ -1,3 +1,15 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
 """The real driver and connectors wired to a running rig.
 
 ``World`` is what the functional tests, the demo and the benchmarks share:
@@ -54,7 +66,7 @@ def sha256(data: bytes) -> str:
 class World(object):
     """Driver on cinder-node, connectors on the computes, one shared VG.
 
-    :param rig: a started ``tests.rig.Rig``
+    :param rig: a started ``rig.Rig``
     :param vg_name: the VG made on the shared LUN by ``prepare``
     :param backend: the cinder.conf section of the driver
     """

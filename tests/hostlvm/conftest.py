@@ -1,6 +1,18 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
 """Real LVM on a loop device on this machine, metadata only.
 
-The kernel here has no device-mapper (DESIGN.md section 6), so every
+The kernel here has no device-mapper (design.rst, testing), so every
 command runs with ``global { activation=0 }``: VG and LV metadata work,
 activation, snapshots and data I/O do not. Tests skip cleanly where they
 cannot run: not root, no ``losetup`` or ``lvm``, or no free loop device.

@@ -1,16 +1,29 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
 """The operator CLI against real LVM on a loop device, metadata only.
 
 ``--lvm-extra-config 'global { activation=0 }'`` is the test-only way to
-run LVM here without device-mapper (DESIGN.md section 6). Each test points
-``LVM_SYSTEM_DIR`` at its own lvm.conf, so ``check`` judges a host config
-the test wrote, and LVM's metadata backups land in the test's temp dir
-instead of /etc/lvm.
+run LVM here without device-mapper (doc/source/design.rst, "Testing on
+these machines"). Each test points ``LVM_SYSTEM_DIR`` at its own lvm.conf,
+so ``check`` judges a host config the test wrote, and LVM's metadata
+backups land in the test's temp dir instead of /etc/lvm.
 """
 
 import io
 import json
 import os
 import shutil
+import subprocess
 import sys
 import uuid
 
@@ -116,14 +129,52 @@ def test_prepare_creates_vg_sized_and_without_autoactivation(host):
     assert vgs == [data['vg_uuid']]          # autoactivation field empty
 
 
-def test_prepare_refuses_a_pv_and_changes_nothing(host):
+def _vg_uuid(host):
+    return host.lvm('vgs', '--noheadings', '-o', 'vg_uuid',
+                    host.vg).stdout.strip()
+
+
+def test_prepare_twice_succeeds_and_changes_nothing(host):
     first = _prepare(host)
-    code, _out, err = host.cli('prepare', '--expected-volumes', '50000')
-    assert code == 1
-    assert 'LVM physical volume' in err and '--force' in err
-    uuid_now = host.lvm('vgs', '--noheadings', '-o', 'vg_uuid',
-                        host.vg).stdout.strip()
-    assert uuid_now == first['vg_uuid']
+    code, out, err = host.cli('prepare')
+    assert (code, err) == (0, '')
+    assert out.startswith('Already prepared: VG %s (%s)'
+                          % (host.vg, first['vg_uuid']))
+    second = _prepare(host, '--expected-volumes', '50000')
+    assert second['already_prepared'] is True
+    assert second['metadata_size_mib'] == first['metadata_size_mib']
+    assert _vg_uuid(host) == first['vg_uuid']
+
+
+def test_prepare_refuses_a_pv_of_another_vg(host):
+    host.lvm('pvcreate', host.device)
+    host.lvm('vgcreate', 'cslvm-other-%s' % host.vg[-8:], host.device)
+    try:
+        code, _out, err = host.cli('prepare')
+        assert code == 1
+        assert 'LVM physical volume (of VG cslvm-other-' in err
+        assert '--force' in err
+    finally:
+        host.lvm('vgremove', '-f', 'cslvm-other-%s' % host.vg[-8:],
+                 check=False)
+
+
+def test_check_json_into_a_closed_pipe_prints_no_traceback(host):
+    _prepare(host)
+    host.confined_lvm_conf()
+    read_end, write_end = os.pipe()
+    os.close(read_end)          # the reader is gone before the first write
+    try:
+        proc = subprocess.run(
+            [sys.executable, '-m', 'cinder_shared_lvm.cmd.main', 'check',
+             '--role', 'writer', '--json', '--vg', host.vg, '--devices',
+             host.device, '--lvm-extra-config', METADATA_ONLY],
+            stdout=write_end, stderr=subprocess.PIPE, text=True,
+            timeout=120)
+    finally:
+        os.close(write_end)
+    assert proc.stderr == ''
+    assert proc.returncode == 0
 
 
 def test_prepare_force_reinitialises(host):

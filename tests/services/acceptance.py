@@ -1,3 +1,15 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
 """The acceptance run: backups, images and tempest against the rig's cloud.
 
 ``python -m tests.services.acceptance [--results DIR] [--regex RE]`` (what
@@ -298,7 +310,7 @@ def main(argv=None):
     state = os.environ.get('CSLVM_RIG_STATE')
     rig = None
     if not state:
-        from tests.rig import Rig
+        from rig import Rig
         rig = Rig(hosts=(stackmod.VOLUME_HOST, lifecycle.COMPUTE),
                   lun_size='40G', progress=print).start()
         state = rig.state_file

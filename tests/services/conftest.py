@@ -1,3 +1,15 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
 """Fixtures of the services suite: real Cinder services around the rig.
 
 Run it with::
@@ -5,7 +17,7 @@ Run it with::
     .venv/bin/python -m pytest tests/services -m services -q
 
 It boots its own two-host rig (cinder-node, compute-1) unless
-``CSLVM_RIG_STATE`` names a running one (``python -m tests.rig up
+``CSLVM_RIG_STATE`` names a running one (``python -m rig up
 --detach``). It skips with the reason when not root or when RabbitMQ,
 MariaDB or the venv's cinder services are missing
 (``tests/services/apt-packages.txt``, installed by tools/setup-env.sh).
@@ -18,7 +30,7 @@ import os
 
 import pytest
 
-from tests.rig import fixtures as rigfixtures
+from rig import fixtures as rigfixtures
 from tests.services import stack
 
 

@@ -1,3 +1,15 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
 """The volume lifecycle driven by the ``cinder`` CLI against real services.
 
 Every step runs one or more ``cinder`` commands (python-cinderclient in a
@@ -20,7 +32,7 @@ import time
 from cinder_shared_lvm import connector as connmod
 from cinder_shared_lvm.cmd import main as cli_main
 from cinder_shared_lvm import lvm
-from tests.rig import RigClient
+from rig import RigClient
 from tests.services import stack as stackmod
 
 VG = 'svcvg'

@@ -1,3 +1,15 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
 """cinder-backup on the rig: ``cinder-backup-shared-lvm`` plus the rig's I/O.
 
 A real deployment runs ``cinder-backup-shared-lvm`` on a host that sees the
@@ -30,7 +42,7 @@ import tempfile  # noqa: E402
 
 from cinder_shared_lvm import brick_registration  # noqa: E402
 from cinder_shared_lvm import connector  # noqa: E402
-from tests.rig import remote_execute  # noqa: E402
+from rig import remote_execute  # noqa: E402
 
 RIG_CONNECTOR = 'tests.services.rig_backup.RigBackupConnector'
 _ALIGN = 4096
@@ -183,7 +195,7 @@ def register_rig_connector() -> None:
 def main():
     import logging
     # See RemoteDevice: no debug logging from the thread pool.
-    logging.getLogger('tests.rig').setLevel(logging.INFO)
+    logging.getLogger('rig').setLevel(logging.INFO)
     register_rig_connector()
     return backup.backup.main()
 

@@ -1,3 +1,15 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
 """Real Cinder services around the rig, driven by the ``cinder`` CLI.
 
 ``Stack`` starts, on 127.0.0.1 only and without systemd:
@@ -9,7 +21,7 @@
 * ``cinder-api`` (noauth), ``cinder-scheduler`` and ``cinder-volume`` from
   the venv. ``cinder-volume`` loads ``SharedLVMDriver`` from cinder.conf
   and runs its host commands on the rig's ``cinder-node`` through
-  ``shared_lvm_executor = tests.rig.remote_execute.execute``.
+  ``shared_lvm_executor = rig.remote_execute.execute``.
 
 ``run_cli_lifecycle(rig_state_file, progress)`` is the demo's entry point:
 it boots the stack, runs the CLI lifecycle (``lifecycle.py``) and tears
@@ -125,7 +137,8 @@ class Stack(object):
     :param keystone: Keystone (``cloud.Keystone``) and
                      ``auth_strategy = keystone`` instead of noauth;
                      needs MariaDB (Keystone on SQLite returns "database
-                     is locked" 500s under tempest, DESIGN.md section 6)
+                     is locked" 500s under tempest, doc/source/design.rst,
+                     "Testing on these machines")
     :param glance: Glance with the file store (``cloud.Glance``); needs
                    keystone
     :param backup: cinder-backup with the posix driver, launched by
@@ -452,13 +465,14 @@ class Stack(object):
                 'volume_backend_name': BACKEND,
                 'shared_lvm_volume_group': self.vg,
                 'shared_lvm_devices': ','.join(self.devices),
-                'shared_lvm_executor': 'tests.rig.remote_execute.execute',
+                'shared_lvm_executor': 'rig.remote_execute.execute',
                 'volume_clear': 'none',
             },
         }
         del conf['DEFAULT']['log_file']
         # NOTE: cinder-api looks for /etc/cinder/resource_filters.json;
-        # without it name filters are silently ignored (DESIGN.md 6).
+        # without it name filters are silently ignored
+        # (doc/source/design.rst, "Testing on these machines").
         conf['DEFAULT']['resource_query_filters_file'] = os.path.join(
             sys.prefix, 'etc', 'cinder', 'resource_filters.json')
         if self.use_keystone:

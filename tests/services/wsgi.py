@@ -1,8 +1,21 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
 """A small threaded WSGI server for Keystone and Glance in the suites.
 
 Run: ``python -m tests.services.wsgi MODULE:ATTR PORT``.
 
-NOTE: measured here (DESIGN.md section 6): uWSGI's ``--http-socket``
+NOTE: measured here (doc/source/design.rst, "Testing on these
+machines"): uWSGI's ``--http-socket``
 dropped connections under tempest ("Remote end closed connection without
 response"); a threaded server from the standard library did not. wsgiref
 does not decode chunked request bodies, which glanceclient sends for image

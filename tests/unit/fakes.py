@@ -1,6 +1,19 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
 """Test doubles shared by the unit tests.
 
-``FakeExecutor`` stands in for the one executor seam (DESIGN.md section 2):
+``FakeExecutor`` stands in for the one executor seam (design.rst, "One
+executor"):
 it records every argv and answers from a short list of scripted rules, so
 tests assert the exact commands issued instead of string-matching them in a
 giant fake_execute.

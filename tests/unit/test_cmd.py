@@ -1,3 +1,15 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
 """Unit tests of the operator CLI against the recording executor.
 
 Each test runs ``main(argv, execute=fake)`` and asserts the exact commands
@@ -16,6 +28,7 @@ from cinder_shared_lvm.cmd import cleanup
 from cinder_shared_lvm.cmd import main as cli
 from cinder_shared_lvm.cmd import prepare
 from cinder_shared_lvm.cmd import status
+from cinder_shared_lvm import contract
 from tests.unit import fakes
 
 VG = 'cinder-shared'
@@ -146,6 +159,59 @@ def test_prepare_force_overwrites_signature():
     assert ('pvcreate', '--metadatasize', '24m', '-ff', '--yes',
             DEV) in fake.commands
     assert json.loads(out)['overwritten_signatures'] == [DEV]
+
+
+PV_BLKID = 'DEVNAME=%s\nTYPE=LVM2_member\n' % DEV
+
+
+def test_prepare_twice_is_already_prepared():
+    fake = host(blkid=PV_BLKID)
+    fake.add(('pvs',), ('  %s|%s|0\n' % (DEV, VG), ''))
+    code, out, err = run(['prepare'] + COMMON, fake)
+    assert (code, err) == (0, '')
+    assert out.startswith('Already prepared: VG %s (%s) on %s\n'
+                          % (VG, VG_UUID, DEV))
+    assert 'metadata area 32 MiB per PV, autoactivation off' in out
+    assert not {'pvcreate', 'vgcreate'} & set(fake.names())
+    assert ('pvs', '--noheadings', '--separator', '|', '-o',
+            'pv_name,vg_name,vg_missing_pv_count', '--readonly') \
+        in fake.commands
+
+
+def test_prepare_already_prepared_json_and_small_metadata_warning():
+    fake = host(blkid=PV_BLKID, vgs=vg_row(mda_size=16 * MIB))
+    fake.add(('pvs',), ('  %s|%s|0\n' % (DEV, VG), ''))
+    code, out, _err = run(['prepare', '--expected-volumes', '100000'] +
+                          COMMON, fake)
+    assert code == 0
+    assert 'WARN: the metadata area is smaller than the 230 MiB' in out
+    code, out, _err = run(['prepare', '--json'] + COMMON, fake)
+    data = json.loads(out)
+    assert data['already_prepared'] is True
+    assert data['metadata_size_mib'] == 16
+
+
+@pytest.mark.parametrize('pvs, shown', [
+    ('  %s|other-vg|0\n' % DEV, 'of VG other-vg'),        # another VG
+    ('  %s||\n' % DEV, 'of VG (none)'),                   # a bare PV
+    ('  %s|%s|1\n' % (DEV, VG), 'of VG %s' % VG)])         # a PV missing
+def test_prepare_refuses_a_different_vg(pvs, shown):
+    fake = host(blkid=PV_BLKID)
+    fake.add(('pvs',), (pvs, ''))
+    code, _out, err = run(['prepare'] + COMMON, fake)
+    assert code == 1
+    assert shown in err and '--force' in err and '[' not in err
+    assert 'pvcreate' not in fake.names()
+
+
+def test_prepare_refuses_when_only_some_devices_hold_the_vg():
+    fake = host(blkid=PV_BLKID)
+    fake.add(lambda argv: argv[:1] == ('blkid',) and argv[-1] == DEV2,
+             ('', ''))
+    fake.add(('pvs',), ('  %s|%s|0\n' % (DEV, VG), ''))
+    code, _out, err = run(['prepare', '--vg', VG, '--devices',
+                           DEV + ',' + DEV2], fake)
+    assert code == 1 and 'Refusing to prepare' in err
 
 
 def test_prepare_asks_blkid_to_probe_not_cache():
@@ -594,21 +660,103 @@ def test_options_override_config_file(tmp_path):
 
 
 @pytest.mark.parametrize('extra, message', [
-    (['--backend', 'nope'], 'has no [nope] section'),
+    (['--backend', 'nope'], 'No [nope] section in '),
     (['--backend', 'empty'], 'give --vg and --devices'),
-    ([], '--config-file and --backend go together')])
+    ([], '--config-file (or --config-dir) and --backend go together')])
 def test_config_file_errors(tmp_path, extra, message):
     conf = _conf(tmp_path, '[empty]\n')
-    code, _out, err = run(['status', '--config-file', conf] + extra,
-                          host())
-    assert code in (1, 2) and message in err
+    fake = host()
+    code, _out, err = run(['status', '--config-file', conf] + extra, fake)
+    assert code == 2 and message in err
+    assert fake.calls == []
 
 
-def test_config_file_unreadable(tmp_path):
-    code, _out, err = run(['status', '--config-file',
-                           str(tmp_path / 'absent.conf'), '--backend', 'x'],
-                          host())
-    assert code == 1 and 'Cannot read' in err
+def test_missing_config_file_is_bad_input(tmp_path):
+    absent = str(tmp_path / 'absent.conf')
+    code, _out, err = run(['status', '--config-file', absent, '--backend',
+                           'x'], host())
+    assert code == 2
+    assert err == ('cinder-shared-lvm: error: Cannot read %s: No such file '
+                   'or directory\n' % absent)
+
+
+def test_missing_config_dir_is_bad_input(tmp_path):
+    code, _out, err = run(['status', '--config-dir', str(tmp_path / 'no'),
+                           '--backend', 'x'], host())
+    assert code == 2 and 'Cannot read --config-dir' in err
+
+
+def test_backend_defaults_fill_what_the_section_leaves_out(tmp_path):
+    conf = _conf(tmp_path, '[backend_defaults]\nshared_lvm_volume_group = '
+                           'vg-default\nshared_lvm_devices = %s\n\n'
+                           '[lvm-1]\nvolume_backend_name = lvm-1\n\n'
+                           '[lvm-2]\nshared_lvm_volume_group = vg2\n'
+                           % DEV2)
+    for backend, vg in (('lvm-1', 'vg-default'), ('lvm-2', 'vg2')):
+        fake = host(vgs=vg_row().replace(VG, vg))
+        code, _out, err = run(['status', '--config-file', conf,
+                               '--backend', backend], fake)
+        assert (code, err) == (0, '')
+        assert fake.commands[0][-1] == vg
+        assert 'mpathb' in fakes.config_of(fake.calls[0][0])
+
+
+def test_config_dir_read_after_config_file_in_name_order(tmp_path):
+    conf = _conf(tmp_path, '[lvm-1]\nshared_lvm_volume_group = vg-file\n'
+                           'shared_lvm_devices = %s\n' % DEV)
+    conf_dir = tmp_path / 'cinder.conf.d'
+    conf_dir.mkdir()
+    (conf_dir / '10-vg.conf').write_text(
+        '[lvm-1]\nshared_lvm_volume_group = vg-10\n')
+    (conf_dir / '20-vg.conf').write_text(
+        '[lvm-1]\nshared_lvm_volume_group = vg-20\n')
+    (conf_dir / '30-ignored.conf.orig').write_text(
+        '[lvm-1]\nshared_lvm_volume_group = vg-orig\n')
+    fake = host(vgs=vg_row().replace(VG, 'vg-20'))
+    code, _out, err = run(['status', '--config-file', conf, '--config-dir',
+                           str(conf_dir), '--backend', 'lvm-1'], fake)
+    assert (code, err) == (0, '')
+    assert fake.commands[0][-1] == 'vg-20'
+    assert 'wwn' in fakes.config_of(fake.calls[0][0])
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as exc:
+        cli.main(['--version'], execute=host())
+    assert exc.value.code == 0
+    assert capsys.readouterr().out == 'cinder-shared-lvm %s\n' % (
+        contract.VERSION)
+
+
+def test_errors_name_devices_without_python_reprs():
+    fake = host(vgs='')
+    code, _out, err = run(['status', '--vg', VG, '--devices',
+                           DEV + ',' + DEV2], fake)
+    assert code == 1
+    assert 'devices %s, %s on this host' % (DEV, DEV2) in err
+    assert '[' not in err and "'" not in err
+
+
+class _ClosedPipe(io.StringIO):
+    def write(self, text):
+        raise BrokenPipeError(32, 'Broken pipe')
+
+
+def test_closed_stdout_is_not_an_error():
+    err = io.StringIO()
+    code = cli.main(['status', '--json'] + COMMON, execute=host(),
+                    stdout=_ClosedPipe(), stderr=err)
+    assert (code, err.getvalue()) == (0, '')
+
+
+@pytest.mark.parametrize('command', ['prepare', 'check', 'status',
+                                     'cleanup'])
+def test_test_only_options_not_in_help(command, capsys):
+    with pytest.raises(SystemExit):
+        cli.main([command, '--help'], execute=host())
+    help_text = capsys.readouterr().out
+    assert '--lvm-extra-config' not in help_text
+    assert ('--role' in help_text) == (command != 'prepare')
 
 
 def test_not_root_without_root_helper():

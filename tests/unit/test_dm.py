@@ -1,3 +1,15 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
 """Unit tests of the device-mapper inventory (cinder_shared_lvm.dm) and of
 ``cinder-shared-lvm cleanup``'s dm pass, against the recording executor.
 
@@ -238,3 +250,16 @@ def test_cleanup_dm_failure_exits_1_and_names_what_is_left():
     assert code == 1
     assert 'FAILED %s: ' % PL in out.getvalue()
     assert 'plain on ' in out.getvalue() and 'busy' in out.getvalue()
+
+
+def test_a_kernel_without_device_mapper_maps_nothing():
+    fake = fakes.FakeExecutor([(DMINFO, fakes.pe_error(
+        1, '/dev/mapper/control: open failed: No such device\n'
+           'Failure to communicate with kernel device-mapper driver.\n'))])
+    assert dm.inventory(fake, 'sudo') == []
+
+
+def test_other_dmsetup_failures_are_errors():
+    fake = fakes.FakeExecutor([(DMINFO, fakes.pe_error(1, 'Permission'))])
+    with pytest.raises(dm.DMCommandFailed, match='Permission'):
+        dm.inventory(fake, 'sudo')

@@ -542,6 +542,9 @@ class _Stream(object):
     def write(self, text):
         self.text += text
 
+    def flush(self):
+        pass
+
 
 def _no_execute(*argv, **kwargs):
     raise AssertionError('rootwrap-filters ran %r' % (argv,))

@@ -1,3 +1,15 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
 """The rig: N qemu VMs that share one sparse raw image as their LUN."""
 
 import atexit
@@ -10,10 +22,10 @@ import signal
 import threading
 import time
 
-from tests.rig import channel
-from tests.rig import executor
-from tests.rig import image
-from tests.rig import vm as vmmod
+from rig import channel
+from rig import executor
+from rig import image
+from rig import vm as vmmod
 
 LOG = logging.getLogger(__name__)
 
@@ -274,7 +286,7 @@ class Rig:
                 host.start()
             self._parallel(lambda h: h.wait_ready(self.boot_timeout))
             if self.use_mux:
-                from tests.rig import mux
+                from rig import mux
                 self.mux = mux.MuxServer(self, os.path.join(self.dir,
                                                             'mux.sock'))
                 self.mux.start()

@@ -1,7 +1,19 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
 """``processutils.execute``-compatible executor that runs on a rig VM.
 
-The project's code takes an ``execute=`` callable everywhere (DESIGN.md
-section 2); giving it ``RigHost.execute`` makes every LVM, blockdev or dmsetup
+The project's code takes an ``execute=`` callable everywhere (design.rst, one
+executor); giving it ``RigHost.execute`` makes every LVM, blockdev or dmsetup
 command run inside a VM instead of on the test machine.
 """
 
@@ -12,7 +24,7 @@ import time
 
 from oslo_concurrency import processutils
 
-from tests.rig import channel
+from rig import channel
 
 LOG = logging.getLogger(__name__)
 

@@ -1,3 +1,15 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
 """Build (and cache) the kernel and initramfs that every rig VM boots.
 
 The host kernel has no device-mapper, so real LVM activation only happens
@@ -22,7 +34,7 @@ import tempfile
 LOG = logging.getLogger(__name__)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-REPO_ROOT = os.path.dirname(os.path.dirname(HERE))
+REPO_ROOT = os.path.dirname(HERE)
 CACHE_DIR = os.environ.get('CSLVM_RIG_CACHE',
                            os.path.join(REPO_ROOT, '.rig-cache'))
 
@@ -186,7 +198,7 @@ def _which(name):
         if os.path.exists(p):
             return p
     raise ImageBuildError('binary %s not found on the host: install the '
-                          'packages in tests/rig/apt-packages.txt' % name)
+                          'packages in rig/apt-packages.txt' % name)
 
 
 def _guest_path(path):

@@ -1,8 +1,20 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
 """pytest helpers for tests that need the rig.
 
 A conftest.py (or a test module) makes the fixtures available with::
 
-    from tests.rig.fixtures import rig, rig_hosts  # noqa: F401
+    from rig.fixtures import rig, rig_hosts  # noqa: F401
 
 ``rig`` is session-scoped: the VMs boot once (about 10 s for three hosts)
 and every functional test shares them, so tests must clean up the LVs and
@@ -15,7 +27,7 @@ import shutil
 
 import pytest
 
-from tests.rig import rig as rigmod
+from rig import rig as rigmod
 
 DEFAULT_LUN_SIZE = os.environ.get('CSLVM_RIG_LUN_SIZE', '20G')
 
@@ -27,7 +39,7 @@ def skip_reason():
     for tool in ('qemu-system-x86_64', 'apt-get', 'dpkg-deb', 'cpio',
                  'depmod'):
         if not shutil.which(tool):
-            return ('%s is missing: install tests/rig/apt-packages.txt '
+            return ('%s is missing: install rig/apt-packages.txt '
                     '(tools/setup-env.sh)' % tool)
     if not os.path.exists('/bin/busybox'):
         return '/bin/busybox is missing: apt-get install busybox-static'

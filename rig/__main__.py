@@ -1,9 +1,21 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
 """Command line for the rig.
 
-  python -m tests.rig up [--hosts a b c] [--lun-size 20G] [--detach]
-  python -m tests.rig exec HOST -- cmd args...
-  python -m tests.rig status
-  python -m tests.rig down
+  python -m rig up [--hosts a b c] [--lun-size 20G] [--detach]
+  python -m rig exec HOST -- cmd args...
+  python -m rig status
+  python -m rig down
 """
 
 import argparse
@@ -17,8 +29,8 @@ import time
 
 from oslo_concurrency import processutils
 
-from tests.rig import mux
-from tests.rig import rig as rigmod
+from rig import mux
+from rig import rig as rigmod
 
 
 def cmd_up(args):
@@ -40,7 +52,7 @@ def cmd_up(args):
 
 def _up_detached(args):
     """Run ``up`` in a new session and return once its rig is ready."""
-    argv = [sys.executable, '-m', 'tests.rig', 'up', '--hosts'] + \
+    argv = [sys.executable, '-m', 'rig', 'up', '--hosts'] + \
         list(args.hosts) + ['--lun-size', args.lun_size,
                             '--memory', str(args.memory)]
     os.makedirs(rigmod.RUN_ROOT, exist_ok=True)
@@ -138,7 +150,7 @@ def cmd_down(args):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(prog='python -m tests.rig')
+    p = argparse.ArgumentParser(prog='python -m rig')
     p.add_argument('--state', help='state.json of a running rig')
     sub = p.add_subparsers(dest='command', required=True)
     up = sub.add_parser('up', help='boot a rig (foreground unless --detach)')

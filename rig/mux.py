@@ -1,3 +1,15 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
 """Let other processes use a running rig.
 
 qemu accepts one client per chardev socket, and the rig process keeps every
@@ -24,9 +36,9 @@ import socketserver
 import threading
 import time
 
-from tests.rig import channel
-from tests.rig import executor
-from tests.rig import rig as rigmod
+from rig import channel
+from rig import executor
+from rig import rig as rigmod
 
 LOG = logging.getLogger(__name__)
 
@@ -188,7 +200,7 @@ class RigClient:
     def __init__(self, state_file=None):
         state_file = state_file or find_state()
         if not state_file:
-            raise rigmod.RigError('no running rig found (python -m tests.rig '
+            raise rigmod.RigError('no running rig found (python -m rig '
                                   'up --detach starts one)')
         with open(state_file) as f:
             self.state = json.load(f)
