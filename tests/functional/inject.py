@@ -45,8 +45,12 @@ exec %(real)s "$@"
 
 def install(host, name: str, rc: int = 5) -> None:
     """Wrap *name* on *host*; idempotent."""
+    # NOTE: busybox's shell runs its own applets (dd, tee...) without a
+    # PATH lookup, so only a real file can be wrapped.
     script = (
         'set -e; p=$(command -v %(n)s); '
+        'case "$p" in /*) ;; *) echo "%(n)s is a shell applet here: it '
+        'cannot be wrapped" >&2; exit 3 ;; esac; '
         'if grep -q %(mark)s "$p" 2>/dev/null; then exit 0; fi; '
         't=$(readlink -f "$p"); b=$(basename "$t"); '
         'case "$b" in lvm) real="lvm %(n)s" ;; busybox) real="busybox %(n)s"'

@@ -108,17 +108,21 @@ class World(object):
                             check_exit_code=False)
 
     def make_driver(self, host: str = CINDER_NODE, service_host=None,
-                    **overrides):
+                    backend=None, **overrides):
         """A driver whose commands run on rig host *host*.
 
         :param service_host: its Cinder service name (host@backend); by
                              default *host*'s
+        :param backend: its cinder.conf section (default: the World's).
+            NOTE: options are set per section, so two drivers that must
+            differ in an option need two sections.
         """
+        backend = backend or self.backend
         conf = configuration.Configuration(cinder_driver.volume_opts,
-                                           config_group=self.backend)
+                                           config_group=backend)
         drv = drvmod.SharedLVMDriver(
             configuration=conf, execute=self.node(host).execute,
-            host=service_host or '%s@%s' % (host, self.backend))
+            host=service_host or '%s@%s' % (host, backend))
         # NOTE: no database: the volume objects, shared by every thread of
         # a test, hold the attachments the driver re-reads.
         drv._read_attachments = cinder_objects.attachments_of
@@ -127,7 +131,7 @@ class World(object):
         # NOTE: the driver registers its options in the backend's group;
         # only then can they be set, as cinder.conf would.
         for key, value in dict(self.overrides, **overrides).items():
-            CONF.set_override(key, value, group=self.backend)
+            CONF.set_override(key, value, group=backend)
         drv.do_setup(self.ctx)
         drv.check_for_setup_error()
         return drv
