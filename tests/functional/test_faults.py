@@ -30,6 +30,7 @@ from cinder_shared_lvm import connector as connmod
 from cinder_shared_lvm import driver as drvmod
 from cinder_shared_lvm import driver_exception as exc
 from cinder_shared_lvm import exception as lvm_exc
+from cinder_shared_lvm import family
 from tests.functional import world as worldmod
 
 pytestmark = pytest.mark.functional
@@ -192,8 +193,14 @@ def _crash_during(w, operation):
 
 
 def _restart_cinder_volume(w, caplog, **overrides):
-    """Boot cinder-node; a new driver's startup runs its recovery."""
+    """Boot cinder-node; a new driver's startup runs its recovery.
+
+    cinder-volume runs on cinder-node, so the crash ended its process too:
+    what that process counted as active there (family.ACTIVE, which keeps
+    a lease whose deactivation failed) goes with it.
+    """
     ensure_up(w.node(NODE))
+    family.ACTIVE = family.ActiveUse()
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger='cinder_shared_lvm'):
         w.driver = w.make_driver(**overrides)
