@@ -74,6 +74,21 @@ def in_thread(func, *args):
     return thread, outcome
 
 
+def attach_while_held(drv, gate, vol, unless_waited: str, func, *args):
+    """Run func(*args) until it reaches *gate*, attach *vol* meanwhile:
+    the attach must wait until the gate opens. Returns both outcomes."""
+    runner, done = in_thread(func, *args)
+    assert gate.entered.wait(WAIT)
+    attacher, attached = in_thread(drv.initialize_connection, vol,
+                                   dict(CONNECTOR))
+    attacher.join(0.5)
+    assert attacher.is_alive(), unless_waited
+    gate.opened.set()
+    runner.join(WAIT)
+    attacher.join(WAIT)
+    return done, attached
+
+
 def family_of_one_snapshot(fake_vg, snaps=(SNAP,)):
     fake_vg.add_lv(VOL, GiB, attr='owi-------')
     for name in snaps:
@@ -95,15 +110,9 @@ def test_attach_during_a_cow_snapshot_waits_and_gets_exclusive(
         fake_vg.add_lv(SNAP, GiB, attr='swi-------', origin=VOL)
         return '', ''
     executor.add(('lvcreate', '-s'), lvcreate_snapshot)
-    snapper, snapped = in_thread(drv.create_snapshot, make_snapshot(vol))
-    assert gate.entered.wait(WAIT)
-    attacher, attached = in_thread(drv.initialize_connection, vol,
-                                   dict(CONNECTOR))
-    attacher.join(0.5)
-    assert attacher.is_alive(), 'the attach did not wait for the snapshot'
-    gate.opened.set()
-    snapper.join(WAIT)
-    attacher.join(WAIT)
+    snapped, attached = attach_while_held(
+        drv, gate, vol, 'the attach did not wait for the snapshot',
+        drv.create_snapshot, make_snapshot(vol))
     assert 'error' not in snapped, snapped
     assert attached['result']['data']['activation'] == 'exclusive'
 
@@ -150,15 +159,9 @@ def test_attach_of_origin_waits_for_the_snapshot_clear(
         fake_vg.add_lv(VOL, GiB)
         return '', ''
     executor.add(('lvremove',), lvremove)
-    deleter, deleted = in_thread(drv.delete_snapshot, make_snapshot(vol))
-    assert gate.entered.wait(WAIT)
-    attacher, attached = in_thread(drv.initialize_connection, vol,
-                                   dict(CONNECTOR))
-    attacher.join(0.5)
-    assert attacher.is_alive(), 'the attach passed during the clear'
-    gate.opened.set()
-    deleter.join(WAIT)
-    attacher.join(WAIT)
+    deleted, attached = attach_while_held(
+        drv, gate, vol, 'the attach passed during the clear',
+        drv.delete_snapshot, make_snapshot(vol))
     assert 'error' not in deleted, deleted
     # the family is gone: a plain LV, and nothing active on cinder-node
     assert attached['result']['data']['activation'] == 'shared'
