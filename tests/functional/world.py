@@ -26,6 +26,7 @@ import random
 import shlex
 import threading
 import uuid
+from unittest import mock
 
 from cinder import context
 from cinder import coordination
@@ -135,6 +136,27 @@ class World(object):
         drv.do_setup(self.ctx)
         drv.check_for_setup_error()
         return drv
+
+    def restart_driver(self, **kwargs) -> dict:
+        """Start a new driver, as cinder-volume's restart would.
+
+        :returns: what its startup recovery (do_setup) found. NOTE: a
+                  second _recover_after_restart() on the new driver would
+                  only see what that first pass left, and so could not
+                  tell a clean VG from one the startup had to repair.
+        """
+        found = []
+        recover = drvmod.SharedLVMDriver._recover_after_restart
+
+        def record(drv):
+            found.append(recover(drv))
+            return found[-1]
+
+        with mock.patch.object(drvmod.SharedLVMDriver,
+                               '_recover_after_restart', record):
+            self.make_driver(**kwargs)
+        assert len(found) == 1, 'do_setup ran no startup recovery'
+        return found[0]
 
     def setup_driver(self):
         self.driver = self.make_driver()
