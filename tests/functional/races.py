@@ -287,6 +287,22 @@ def family_members(w, origin: str) -> set:
 Report = collections.namedtuple('Report', 'scenario outcomes samples')
 
 
+def summarize(reports: list) -> list:
+    """One line per scenario over every run: how often each outcome
+    pattern was seen (the error text, which names UUIDs, left out) and
+    the monitor's samples in all."""
+    by_scenario = collections.OrderedDict()
+    for rep in reports:
+        name = rep.scenario.split(' #')[0]
+        pattern = '; '.join(o.split(' (')[0] for o in rep.outcomes)
+        seen = by_scenario.setdefault(name, [collections.Counter(), 0])
+        seen[0][pattern] += 1
+        seen[1] += rep.samples
+    return ['  %-44s %s; monitor %d samples' % (
+        name, ' | '.join('%dx %s' % (n, p) for p, n in patterns.items()),
+        samples) for name, (patterns, samples) in by_scenario.items()]
+
+
 def snapshot_lv(snap) -> str:
     return drvmod.snapshot_lv_name(snap)
 

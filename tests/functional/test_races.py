@@ -184,6 +184,8 @@ def _print_report(terminal):
     for rep in REPORTS:
         lines.append('  %-50s %s; monitor %d samples' % (
             rep.scenario, '; '.join(rep.outcomes), rep.samples))
+    lines += ['', 'race suite, by scenario over %d run(s):' % RUNS]
+    lines += races.summarize(REPORTS)
     if terminal is not None:
         terminal.write_line('\n'.join(lines))
     else:
@@ -368,7 +370,8 @@ def _hold_copy(env, drv, point, func, *args):
     return pause, thread, out
 
 
-def test_two_copies_from_two_snapshots_of_one_origin(env):
+@pytest.mark.parametrize('run', range(RUNS))
+def test_two_copies_from_two_snapshots_of_one_origin(env, run):
     """The first copy to finish must not take the family down under the
     second (LVM deactivates a family with any member)."""
     w, drv = env.w, env.drv
@@ -391,7 +394,7 @@ def test_two_copies_from_two_snapshots_of_one_origin(env):
             drv.pause_hook = None
             pause.go.set()
         races.join([held])
-    REPORTS.append(races.Report('two copies from two snapshots', [
+    REPORTS.append(races.Report('two copies from two snapshots #%d' % run, [
         'first succeeded', held_out.describe()], monitor.samples))
     assert held_out.error is None, held_out.error
     assert not monitor.violations
@@ -401,7 +404,8 @@ def test_two_copies_from_two_snapshots_of_one_origin(env):
     _remove_all(env, w.lvs())
 
 
-def test_a_clear_racing_a_clone_of_the_origin(env):
+@pytest.mark.parametrize('run', range(RUNS))
+def test_a_clear_racing_a_clone_of_the_origin(env, run):
     """delete-snapshot's clear shares the family the clone has active."""
     w = env.w
     vol = w.volume(size=1)
@@ -422,7 +426,7 @@ def test_a_clear_racing_a_clone_of_the_origin(env):
             env.drv.pause_hook = None
             pause.go.set()
         races.join([held])
-    REPORTS.append(races.Report('clear racing a clone', [
+    REPORTS.append(races.Report('clear racing a clone #%d' % run, [
         'delete-snapshot succeeded', held_out.describe()], monitor.samples))
     assert held_out.error is None, held_out.error
     assert not monitor.violations
