@@ -253,9 +253,16 @@ class BackupImageChecks(lifecycle.CliLifecycle):
                 pass
         for key in [k for k in self.ids if k.startswith('image:')]:
             self.glance('image-delete', self.ids.pop(key), check=False)
-        for name in [k for k in self.ids if ':' not in k]:
-            self.cinder('delete', '--force', self.ids.pop(name),
-                        check=False)
+        volumes = [self.ids.pop(k) for k in list(self.ids) if ':' not in k]
+        for vid in volumes:
+            self.cinder('force-delete', vid, check=False)
+        # NOTE: deletes are asynchronous; the caller's check of the VG
+        # must see what they left, not what they have not reached yet.
+        for vid in volumes:
+            try:
+                self.wait_gone('volume', vid, timeout=300)
+            except lifecycle.LifecycleError as err:
+                self.progress('cleanup: %s' % err)
 
 
 def run(rig_state_file, progress=print, thorough=False):

@@ -417,7 +417,7 @@ class CliLifecycle(object):
                         check=False)
         for name in ('v1', 'v2', 'v3', 'm1'):
             if name in self.ids:
-                self.cinder('delete', '--force', self.ids.pop(name),
+                self.cinder('force-delete', self.ids.pop(name),
                             check=False)
 
 

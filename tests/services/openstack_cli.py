@@ -110,9 +110,12 @@ class OpenStackCli(object):
                      lvm.build_lvm_config([lifecycle.LUN], read_only=False),
                      '-an', '-Zn', '--setautoactivation', 'n', '-L', '1g',
                      '-n', 'legacy-os', self.life.vg)
+        # NOTE: without --non-bootable, python-openstackclient 10.5 sends
+        # "bootable": null and cinder-api answers 400 (admin/
+        # openstack_cli.rst).
         vid = self.create('os-managed', '--remote-source',
                           'source-name=legacy-os', '--host', lifecycle.POOL,
-                          '--type', PLAIN)
+                          '--type', PLAIN, '--non-bootable')
         lvs = self.life.lvs()
         self.life.expect('legacy-os' not in lvs and
                          'volume-%s' % vid in lvs, sorted(lvs))
@@ -123,14 +126,17 @@ class OpenStackCli(object):
         while True:
             (pool,) = self.openstack('volume', 'backend', 'pool', 'list',
                                      '--long', '-f', 'json')
-            if pool.get('Total Volumes') == len(self.life.lvs()):
+            # NOTE: python-openstackclient 10.5 prints the driver's stats
+            # as one 'Capabilities' column (snake_case keys).
+            caps = pool['Capabilities']
+            if caps.get('total_volumes') == len(self.life.lvs()):
                 break
             self.life.expect(time.monotonic() < deadline, pool)
             time.sleep(2)
         self.life.expect(pool['Name'] == lifecycle.POOL, pool)
-        self.life.expect(pool['Storage Protocol'] == 'shared_lvm', pool)
+        self.life.expect(caps['storage_protocol'] == 'shared_lvm', pool)
         return '%s: %s volumes, %s GiB free' % (
-            pool['Name'], pool['Total Volumes'], pool['Free Capacity'])
+            pool['Name'], caps['total_volumes'], caps['free_capacity_gb'])
 
     def delete(self):
         self.openstack('volume', 'snapshot', 'delete', 'os-snap1')
@@ -164,5 +170,5 @@ class OpenStackCli(object):
             self.life.cinder('snapshot-delete', '--force',
                              self.ids.pop('os-snap1'), check=False)
         for vid in self.ids.values():
-            self.life.cinder('delete', '--force', vid, check=False)
+            self.life.cinder('force-delete', vid, check=False)
         self.ids.clear()

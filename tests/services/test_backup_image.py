@@ -17,19 +17,7 @@ doc/source/tempest.rst): Keystone, Glance, cinder-api/scheduler/volume and
 cinder-backup (posix driver) against the rig.
 """
 
-import os
-
-import pytest
-
 from tests.services import backup_image
-
-# NOTE: not in the default run (.ci/run) until it has passed end to end on
-# a clean clone; tools/acceptance runs it, and CSLVM_ACCEPTANCE_SMOKE=1
-# adds it to tools/run-tests.
-pytestmark = pytest.mark.skipif(
-    os.environ.get('CSLVM_ACCEPTANCE_SMOKE') != '1',
-    reason='backup/image smoke test not yet green; set '
-           'CSLVM_ACCEPTANCE_SMOKE=1 or run tools/acceptance')
 
 STEPS = ('cinder-shared-lvm prepare', 'start services',
          'cinder type-create x2 + type-key',
