@@ -197,6 +197,11 @@ class DataPath(object):
             self.configuration.volume_dd_blocksize, sync=True,
             execute=self._execute, sparse=False)
 
+    @property
+    def clears(self) -> bool:
+        """True when deletes overwrite the LV first (volume_clear)."""
+        return self.configuration.volume_clear not in (None, 'none')
+
     def clear(self, family_name: str, lv: dict, what: str) -> None:
         """Overwrite an LV with zeros as configured by volume_clear.
 
@@ -211,7 +216,7 @@ class DataPath(object):
         :param lv: the report of the LV to clear
         """
         mode = self.configuration.volume_clear
-        if mode in (None, 'none'):
+        if not self.clears:
             return
         if mode != 'zero':
             raise cinder_exception.InvalidConfigurationValue(

@@ -506,6 +506,41 @@ class SharedLVMDriver(manage.ManageMixin, driver.VolumeDriver):
             LOG.info('Removing LV %s', self.vg.lv_ref(name))
             self.vg.delete(name)
 
+    def _removable_at_once(self, fresh, names) -> bool:
+        """True when a delete needs no LV report before its lvremove.
+
+        A report is needed to clear the LV (its size and kind), and to
+        decide while a host has the volume (or the snapshot's origin)
+        attached or a copy here uses the LV. In the common case none of
+        that holds, and the one rule left that needs LVM's view, "never
+        remove an origin that has snapshots", is checked by the removal
+        itself (``SharedLVM.delete_unless_origin``).
+        """
+        return not (self.datapath.clears or policy.is_attached(fresh)
+                    or policy.copy_users(self.vg_name, names))
+
+    def _remove_at_once(self, name: str, fresh, what: str) -> None:
+        """Remove *name* in one metadata command; if LVM removed nothing,
+        read the LV once to say why (gone, or an origin with snapshots).
+
+        Locks: the caller holds the family; this takes the VG lock for
+        the removal only.
+        """
+        with self._metadata_lock():
+            LOG.info('Removing LV %s for %s', self.vg.lv_ref(name), what)
+            if self.vg.delete_unless_origin(name):
+                return
+        lv = self.vg.get_lv(name)
+        if lv is None:
+            LOG.warning('LV %s does not exist; nothing to do for %s',
+                        self.vg.lv_ref(name), what)
+            return
+        policy.check_delete(fresh, lv)
+        raise lvm_exception.LVMCommandFailed(
+            command='lvremove', target=self.vg.lv_ref(name), exit_code=0,
+            stderr='LVM removed nothing although the LV is not an origin '
+                   'with snapshots (report: %s); nothing was changed' % lv)
+
     def _undo_create(self, name: str, why: str) -> None:
         """Clear and remove an LV made by a failed operation.
 
@@ -560,12 +595,16 @@ class SharedLVMDriver(manage.ManageMixin, driver.VolumeDriver):
         what = 'delete volume %s' % volume.id
         self._pause('delete:before-lock')
         with self._family(volume.name, what):
+            fresh = self._fresh(volume)
+            if self._removable_at_once(fresh, [volume.name]):
+                self._pause('delete:decided')
+                self._remove_at_once(volume.name, fresh, what)
+                return
             lv = self.vg.get_lv(volume.name)
             if lv is None:
                 LOG.warning('LV %s of volume %s does not exist; nothing to '
                             'delete', self.vg.lv_ref(volume.name), volume.id)
                 return
-            fresh = self._fresh(volume)
             policy.check_not_attached('delete', fresh, 'a host is using it',
                                       error=exc.VolumeBusyRefused)
             policy.check_delete(fresh, lv)
@@ -797,13 +836,17 @@ class SharedLVMDriver(manage.ManageMixin, driver.VolumeDriver):
         what = 'delete snapshot %s' % snapshot.id
         self._pause('delete-snapshot:before-lock')
         with self._family(origin.name, what):
+            fresh = self._fresh(origin)
+            if self._removable_at_once(fresh, [snap_lv]):
+                self._pause('delete-snapshot:decided')
+                self._remove_at_once(snap_lv, fresh, what)
+                return
             lv = self.vg.get_lv(snap_lv)
             if lv is None:
                 LOG.warning('LV %s of snapshot %s does not exist; nothing '
                             'to delete', self.vg.lv_ref(snap_lv),
                             snapshot.id)
                 return
-            fresh = self._fresh(origin)
             policy.check_family_change('delete snapshot of', fresh, lv,
                                        error=exc.SnapshotBusyRefused)
             # NOTE: a copy of the origin may have the family active here;

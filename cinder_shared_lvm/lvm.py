@@ -435,6 +435,28 @@ class SharedLVM(brick_lvm.LVM):
         self._run('lvremove', '-f', self.lv_ref(name),
                   target=self.lv_ref(name), write=True)
 
+    def delete_unless_origin(self, name: str) -> bool:
+        """Remove an LV in one command unless it is an origin with
+        snapshots; True when LVM removed it.
+
+        Why a selection, not ``lvremove VG/LV``: LVM removes an inactive
+        origin's snapshots with it (measured on the rig, with or without
+        ``-f``), so the refusal must come from somewhere, and reading the
+        LV first costs a second full metadata read. ``lv_role!={origin}``
+        is evaluated by the removal itself, under LVM's VG lock. A name
+        that matches nothing (gone, or an origin) removes nothing and
+        exits 0; the caller tells those apart with one ``lvs``.
+        """
+        ref = self.lv_ref(name)
+        out, _err = self._run(
+            'lvremove', '-f', '--select',
+            'lv_name="%s" && lv_role!={origin}' % validate_name(name),
+            self.vg_name, target=ref, write=True)
+        # NOTE: every command runs under LC_ALL=C, so this is LVM's own
+        # English; if it ever changes the caller reads the LV and decides
+        # (a slower path, never a wrong one).
+        return ('Logical volume "%s" successfully removed' % name) in out
+
     def extend_volume(self, lv_name: str, new_size: str) -> None:
         """Grow an LV to *new_size* (an LVM size such as ``'12g'``).
 

@@ -225,6 +225,14 @@ def check_delete(volume, lv: dict) -> None:
             action='Delete its snapshots first.', volume_name=volume.name)
 
 
+def copy_users(vg_name: str, names: Iterable[str]) -> set:
+    """The LVs of *names* that a data copy on this host is using."""
+    names = list(names)
+    busy = set(family.ACTIVE.read_by_copy(vg_name, names))
+    busy.update(n for n in names if family.ACTIVE.users(vg_name, n))
+    return busy
+
+
 def check_not_copying(operation: str, vg_name: str, names: Iterable[str],
                       resource, error=exc.OperationRefused,
                       **kwargs) -> None:
@@ -239,9 +247,7 @@ def check_not_copying(operation: str, vg_name: str, names: Iterable[str],
                   itself and, for a snapshot family, its origin
     :param resource: the volume (or a description) for the message
     """
-    names = list(names)
-    busy = set(family.ACTIVE.read_by_copy(vg_name, names))
-    busy.update(n for n in names if family.ACTIVE.users(vg_name, n))
+    busy = copy_users(vg_name, names)
     if busy:
         raise error(operation=operation,
                     resource=resource if isinstance(resource, str)

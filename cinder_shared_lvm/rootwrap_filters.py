@@ -107,6 +107,9 @@ DM_UUID = P(r'LVM-{vg_uuid}[A-Za-z0-9]{32}(?:-real|-cow)?')
 TAG = P(r'[A-Za-z0-9_+./=!:&#][A-Za-z0-9_+./=!:&#-]*')
 SIZE = P(r'[1-9][0-9]*[bkmgtBKMGT]?')
 FIELDS = P(r'[a-z_]+(?:\x2c[a-z_]+)*')   # report columns
+# lvm.SharedLVM.delete_unless_origin's selection: one LV by name, never
+# an origin (an origin's lvremove would remove its snapshots too).
+LV_UNLESS_ORIGIN = P(r'lv_name="%s"\x20&&\x20lv_role!=\{origin\}' % _LV)
 YES_NO = P(r'y|n')
 ACTIVATE = P(r'-a(?:y|ey|n)')
 
@@ -152,6 +155,7 @@ LVM_SHAPES = (
     (WRITER, 'lvcreate', ('-s', '-n', LV, '-L', SIZE,
                           Rep(('--addtag', TAG), 0, 4), '--yes', LV_REF)),
     (WRITER, 'lvremove', ('-f', LV_REF)),
+    (WRITER, 'lvremove', ('-f', '--select', LV_UNLESS_ORIGIN, P('{vg}'))),
     (WRITER, 'lvextend', ('-L', SIZE, LV_REF)),
     (WRITER, 'lvrename', (P('{vg}'), LV, LV)),
     (WRITER, 'lvconvert', ('--merge', '--interval', '1', LV_REF)),

@@ -289,3 +289,57 @@ def test_connector_detach_of_inactive_lv_is_a_no_op(shared_vg):
     _connector(recorder).disconnect_volume(
         _conn_props(shared_vg, vg.get_lv('volume-1')), None)
     assert recorder.names == ['lvs', 'dmsetup']
+
+
+def _cow_family(shared_vg, tmp_path, origin, snapshot):
+    """An origin with a COW snapshot, in the metadata only.
+
+    lvcreate -s needs device-mapper, which this kernel lacks; LVM's text
+    format can still say it: a hidden ``snapshotN`` LV joins the origin to
+    the COW store. vgcfgrestore writes it, and LVM then reports the pair
+    as it reports a real family (attrs 'o' and 's').
+    """
+    vg = shared_vg.lvm()
+    vg.create_volume(origin, '8m')
+    vg.create_volume(snapshot, '4m')
+    text = tmp_path / 'vg.meta'
+    shared_vg.run_lvm('vgcfgbackup', '-f', str(text), shared_vg.vg_name)
+    meta = text.read_text()
+    end = meta.rindex('\t}\n\n}')     # the end of the logical_volumes block
+    meta = meta[:end] + (
+        '\t\tsnapshot0 {\n'
+        '\t\t\tid = "Snap00-0000-0000-0000-0000-0000-000000"\n'
+        '\t\t\tstatus = ["READ"]\n\t\t\tflags = []\n'
+        '\t\t\tsegment_count = 1\n'
+        '\t\t\tsegment1 {\n\t\t\t\tstart_extent = 0\n'
+        '\t\t\t\textent_count = 2\n\t\t\t\ttype = "snapshot"\n'
+        '\t\t\t\tchunk_size = 8\n\t\t\t\torigin = "%s"\n'
+        '\t\t\t\tcow_store = "%s"\n\t\t\t}\n\t\t}\n' % (origin, snapshot)
+    ) + meta[end:]
+    text.write_text(meta)
+    shared_vg.run_lvm('vgcfgrestore', '-f', str(text), shared_vg.vg_name)
+    assert vg.get_lv(origin)['has_snapshots']
+    assert vg.get_lv(snapshot)['is_snapshot']
+    return vg
+
+
+def test_delete_unless_origin_never_removes_a_family(shared_vg, tmp_path):
+    """The one-command delete's selection, against LVM itself: a plain LV
+    and a snapshot go; an origin with snapshots stays, and so do its
+    snapshots (a plain ``lvremove`` of it would take them along)."""
+    vg = _cow_family(shared_vg, tmp_path, 'volume-o', '_snapshot-s')
+    vg.create_volume('volume-p', '4m')
+
+    assert vg.delete_unless_origin('volume-o') is False
+    assert vg.get_lv('volume-o')['has_snapshots']
+    assert vg.get_lv('_snapshot-s')['is_snapshot']
+
+    assert vg.delete_unless_origin('volume-p') is True
+    assert vg.get_lv('volume-p') is None
+    assert vg.delete_unless_origin('volume-p') is False   # already gone
+
+    assert vg.delete_unless_origin('_snapshot-s') is True
+    assert vg.get_lv('_snapshot-s') is None
+    assert not vg.get_lv('volume-o')['has_snapshots']
+    assert vg.delete_unless_origin('volume-o') is True
+    assert vg.list_lvs() == []

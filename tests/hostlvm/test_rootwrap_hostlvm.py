@@ -91,6 +91,20 @@ def test_a_write_reaches_lvm(shared_vg, root_helper):
         assert [lv['name'] for lv in vg.list_lvs()] == ['volume-1']
 
 
+def test_the_one_command_delete_reaches_lvm(shared_vg, root_helper):
+    """lvremove --select (SharedLVM.delete_unless_origin) passes the
+    generated filters with its selection pinned."""
+    shared_vg.lvm().create_volume('volume-1', '8m')
+    vg = _layer(shared_vg, root_helper)
+    try:
+        removed = vg.delete_unless_origin('volume-1')
+    except exception.LVMCommandFailed as err:
+        assert err.kwargs['exit_code'] != ROOTWRAP_REFUSED, err
+        assert 'device-mapper' in str(err)
+    else:
+        assert removed and vg.list_lvs() == []
+
+
 def _refused(root_helper, *argv):
     with pytest.raises(processutils.ProcessExecutionError) as err:
         through(root_helper)(*argv, process_input='')

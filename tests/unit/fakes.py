@@ -19,6 +19,7 @@ tests assert the exact commands issued instead of string-matching them in a
 giant fake_execute.
 """
 
+import re
 from typing import Callable, Iterable, Optional, Tuple, Union
 
 from oslo_concurrency import processutils
@@ -209,8 +210,24 @@ class FakeVG(object):
                            % target)
         return self.lvs_output([lv]), ''
 
+    def _lvremove(self, argv: tuple) -> tuple:
+        """``lvremove -f --select 'lv_name="X" && lv_role!={origin}' VG``
+        as LVM answers it: removes X unless it is an origin (attr 'o'),
+        and exits 0 when nothing matched."""
+        select = argv[argv.index('--select') + 1]
+        match = re.fullmatch(r'lv_name="([^"]+)" && lv_role!=\{origin\}',
+                             select)
+        assert match and argv[-1] == self.name, argv
+        row = self.lvs.get(match.group(1))
+        if row is None or row['lv_attr'].startswith('o'):
+            return '', ''
+        del self.lvs[match.group(1)]
+        return ('  Logical volume "%s" successfully removed.\n'
+                % match.group(1)), ''
+
     def rules(self) -> list:
         return [(('vgs',), self._vgs), (('lvs',), self._lvs),
+                (('lvremove', '-f', '--select'), self._lvremove),
                 (('vgchange', '--addtag'), self._vgchange)]
 
 
@@ -246,6 +263,11 @@ def refresh(ref: str) -> tuple:
 
 def deactivate(ref: str) -> tuple:
     return ('lvchange', '-an', '--yes', ref)
+
+
+def remove_unless_origin(vg: str, lv: str) -> tuple:
+    return ('lvremove', '-f', '--select',
+            'lv_name="%s" && lv_role!={origin}' % lv, vg)
 
 
 def is_metadata_write(argv: tuple) -> bool:

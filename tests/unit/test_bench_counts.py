@@ -34,8 +34,10 @@ EXPECTED = {
     'create_volume': (2, 2, 1, ['vgs', 'lvcreate']),
     'create_volume (recent VG report)': (1, 1, 1, ['lvcreate']),
     'create_snapshot': (1, 1, 1, ['lvcreate']),
-    'delete_volume': (2, 2, 1, ['lvs', 'lvremove']),
-    'delete_snapshot': (2, 2, 1, ['lvs', 'lvremove']),
+    # lvremove --select refuses an origin with snapshots itself
+    # (lvm.SharedLVM.delete_unless_origin): no read first
+    'delete_volume': (1, 1, 1, ['lvremove']),
+    'delete_snapshot': (1, 1, 1, ['lvremove']),
     'extend_volume': (2, 2, 1, ['lvs', 'lvextend']),
     'initialize_connection': (1, 1, 0, ['lvs']),
     'terminate_connection': (0, 0, 0, []),
@@ -58,7 +60,8 @@ def test_commands_per_operation_whatever_the_lv_count(measured, op):
 
 
 def test_one_metadata_write_for_create_delete_snapshot(measured):
-    for op in ('create_volume', 'delete_volume', 'create_snapshot'):
+    for op in ('create_volume', 'delete_volume', 'delete_snapshot',
+               'create_snapshot'):
         assert measured['targets'][op]['met'], measured['targets'][op]
 
 

@@ -17,6 +17,7 @@ LVM ``--config`` stripped); each refusal asserts that nothing that writes
 metadata was issued.
 """
 
+import contextlib
 import threading
 
 from cinder import coordination
@@ -262,15 +263,18 @@ def test_create_volume_reports_lvm_failure(drv, executor, make_volume):
 
 
 def test_delete_volume(drv, executor, fake_vg, make_volume):
+    """The common case: one command, no read (the selection refuses an
+    origin itself)."""
     fake_vg.add_lv(VOL)
     drv.delete_volume(make_volume())
-    assert executor.commands == [lvs(VG + '/' + VOL),
-                                 ('lvremove', '-f', VG + '/' + VOL)]
+    assert executor.commands == [fakes.remove_unless_origin(VG, VOL)]
+    assert VOL not in fake_vg.lvs
 
 
 def test_delete_missing_volume_succeeds(drv, executor, make_volume):
     drv.delete_volume(make_volume())
-    assert executor.commands == [lvs(VG + '/' + VOL)]
+    assert executor.commands == [fakes.remove_unless_origin(VG, VOL),
+                                 lvs(VG + '/' + VOL)]
 
 
 def test_delete_volume_refuses_origin_with_snapshots(drv, executor, fake_vg,
@@ -279,7 +283,41 @@ def test_delete_volume_refuses_origin_with_snapshots(drv, executor, fake_vg,
     with pytest.raises(exc.VolumeBusyRefused, match='snapshots') as err:
         drv.delete_volume(make_volume())
     assert isinstance(err.value, cinder_exception.VolumeIsBusy)
-    assert writes(executor) == []
+    assert executor.commands == [fakes.remove_unless_origin(VG, VOL),
+                                 lvs(VG + '/' + VOL)]
+    assert VOL in fake_vg.lvs
+
+
+def test_delete_volume_that_lvm_did_not_remove_is_an_error(
+        drv, executor, fake_vg, make_volume):
+    """A plain LV that the selection did not remove: say so, never report
+    it deleted (the LV is still there for the operator to look at)."""
+    fake_vg.add_lv(VOL)
+    executor.add(('lvremove', '-f', '--select'), ('', ''))
+    with pytest.raises(exc.SharedLVMDriverError, match='removed nothing'):
+        drv.delete_volume(make_volume())
+    assert VOL in fake_vg.lvs
+
+
+@pytest.mark.parametrize('why', ['attached', 'copying'])
+def test_delete_volume_reads_the_lv_first_when_it_may_be_busy(
+        drv, executor, fake_vg, make_volume, why):
+    """Attached, or used by a copy here: the old read-then-decide path
+    (which refuses) runs, and nothing is removed."""
+    fake_vg.add_lv(VOL)
+    with contextlib.ExitStack() as stack:
+        if why == 'attached':
+            volume = make_volume(attached_to=['cmp1'])
+        else:
+            volume = make_volume()
+            stack.enter_context(drv.datapath.lease(
+                VOL, drv.vg.get_lv(VOL), 'test copy', reads=(VOL,)))
+        executor.reset()
+        with pytest.raises(exc.VolumeBusyRefused):
+            drv.delete_volume(volume)
+    assert executor.commands[0] == lvs(VG + '/' + VOL)
+    assert VOL in fake_vg.lvs
+    assert not [c for c in writes(executor) if c[0] == 'lvremove']
 
 
 def test_delete_volume_zeroes_through_executor(make_driver, executor,

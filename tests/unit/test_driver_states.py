@@ -16,6 +16,7 @@ The table is parsed from the doc, so the doc and the driver cannot drift.
 """
 
 import ast
+import copy
 import os
 import re
 
@@ -28,6 +29,7 @@ from cinder_shared_lvm import family
 from tests.unit import fakes
 
 GiB = fakes.GiB
+VG = 'cinder-shared'
 VOL = 'volume-%s' % fake.VOLUME_ID
 SNAP = '_snapshot-%s' % fake.SNAPSHOT_ID
 ROOT = os.path.join(os.path.dirname(__file__), '..', '..')
@@ -127,8 +129,8 @@ def _run(op, drv, ctx, make_volume, vol, snap):
 @pytest.mark.parametrize('op,state,expected', CELLS,
                          indirect=['state'],
                          ids=['%s-%s' % (o, s) for o, s, _e in CELLS])
-def test_operation_in_state(make_driver, executor, ctx, make_volume, op,
-                            state, expected, monkeypatch):
+def test_operation_in_state(make_driver, executor, fake_vg, ctx,
+                            make_volume, op, state, expected, monkeypatch):
     mode = 'copy' if op == 'snapshot-copy' else 'cow'
     drv = make_driver(shared_lvm_snapshot_mode=mode)
     # the image service side of an upload is not what this table is about
@@ -136,13 +138,19 @@ def test_operation_in_state(make_driver, executor, ctx, make_volume, op,
                         lambda *a, **kw: None)
     vol, snap = state
     if expected in ('refused', 'busy'):
+        before = copy.deepcopy(fake_vg.lvs)
         with pytest.raises(exc.OperationRefused) as err:
             _run(op, drv, ctx, make_volume, vol, snap)
         busy = (cinder_exception.VolumeIsBusy,
                 cinder_exception.SnapshotIsBusy)
         assert isinstance(err.value, busy) == (expected == 'busy')
+        # NOTE: a delete's one-command lvremove selects no origin; for a
+        # family it runs, removes nothing, and the refusal follows. The
+        # fake VG models that selection, so judge by what it holds after.
+        assert fake_vg.lvs == before
         assert [c for c in executor.commands
-                if fakes.is_metadata_write(c)] == []
+                if fakes.is_metadata_write(c)
+                and c != fakes.remove_unless_origin(VG, VOL)] == []
     else:
         assert _run(op, drv, ctx, make_volume, vol, snap) == expected
 
