@@ -99,6 +99,15 @@ def main(argv=None) -> int:
             traceback.print_exc()
             results['host_error'] = 'host: %s: %s' % (type(err).__name__,
                                                       err)
+        from bench import profile
+        progress('profile of N=1 on the loop device')
+        try:
+            results['profile'] = profile.run(progress=progress)
+        except Exception as err:  # noqa
+            import traceback
+            traceback.print_exc()
+            results['profile'] = {'error': '%s: %s' % (
+                type(err).__name__, err)}
     if not args.skip_rig:
         from bench import rigbench
         progress('rig')

@@ -214,10 +214,14 @@ def run(points=(10, 1000, 2000, 5000, 10000, 20000, 40000), rounds=5,
                          100 * free // size))
     finally:
         hvg.close()
-        for key in ('shared_lvm_devices', 'shared_lvm_volume_group',
-                    'volume_clear', 'volume_backend_name'):
-            env.CONF.clear_override(key, group=BACKEND)
+        reset_overrides()
     return out
+
+
+def reset_overrides():
+    for key in ('shared_lvm_devices', 'shared_lvm_volume_group',
+                'volume_clear', 'volume_backend_name'):
+        env.CONF.clear_override(key, group=BACKEND)
 
 
 if __name__ == '__main__':

@@ -51,10 +51,14 @@ def render(r: dict) -> str:
                 ('rig', (rig.get('overhead') or {}).get(n),
                  (('create_volume', 'lvcreate', 'create', 'vgs'),
                   ('delete_volume', 'lvremove', 'delete', 'lvs'),
-                  ('create_snapshot', 'lvcreate -s', 'snapshot', 'vgs')))):
+                  ('create_snapshot', 'lvcreate -s', 'snapshot', 'vgs'),
+                  ('delete_snapshot', 'lvremove (snapshot)',
+                   'delete_snapshot', None)))):
             if not p or 'error' in p:
                 continue
             for d, raw, k, read in ops:
+                if d not in p:
+                    continue
                 row = [n, where, '%s / %s' % (d, raw), _s(p[d]), _s(p[raw]),
                        p['ratio_' + k]]
                 if read in p:
@@ -119,6 +123,8 @@ def render(r: dict) -> str:
             'Concurrency on the rig: N parallel create+delete pairs',
             ['N', 'operations', 'driver ops/s', 'raw ops/s',
              'driver / raw'], rows))
+    text.append(_profile_table(r.get('profile') or {}))
+    text.append(_copy_table(rig.get('copy') or {}))
     errors = ['%s: %s' % (k, v['error']) for sec in (rig, host)
               for k, v in sec.items() if isinstance(v, dict) and
               'error' in v]
@@ -131,3 +137,29 @@ def render(r: dict) -> str:
         text.append('Sections that failed in this run:\n\n' + ''.join(
             '* %s\n' % e for e in errors) + '\n')
     return '\n'.join(text)
+
+
+def _profile_table(prof: dict) -> str:
+    if not prof or 'error' in prof or 'skipped' in prof:
+        return ''
+    rows = [[part, '%.3f' % prof[part]['s'],
+             '%.1f%%' % (100 * prof[part]['share'])]
+            for part in ('commands', 'locks', 'database', 'python')]
+    return _table('Where N=1 spends its time: %d create + delete pairs on '
+                  'the loop device, %.2f s profiled, %d commands' % (
+                      prof['pairs'], prof['wall_s'],
+                      prof['commands']['run']),
+                  ['part', 'seconds', 'share'], rows)
+
+
+def _copy_table(cp: dict) -> str:
+    if not cp or 'error' in cp:
+        return ''
+    rows = [[name, _s(cp[name]), cp[name]['GiBps'],
+             cp.get('ratio_' + name, '-')]
+            for name in sorted(cp) if isinstance(cp[name], dict)]
+    return _table('Copy throughput on the rig, %d GiB (driver end to end '
+                  'against raw dd %s; volume_dd_blocksize %s)' % (
+                      cp['size_gib'], cp['raw_baseline'],
+                      cp['volume_dd_blocksize']),
+                  ['copy', 'median s', 'GiB/s', 'throughput / raw'], rows)

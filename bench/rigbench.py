@@ -213,6 +213,83 @@ class RigBench(object):
             raise errors[0]
         return wall
 
+    # -- section 6: copy throughput -----------------------------------------
+
+    def copy_throughput(self, size_gb=1, rounds=2,
+                        block_sizes=('1M', '4M', '16M')):
+        """Clone and volume-from-snapshot (end to end, as Cinder calls
+        them) against a raw ``dd`` of the same size between two active raw
+        LVs of the same VG, with the flags Cinder's copy_volume picks
+        (``iflag=direct oflag=direct``) at several block sizes."""
+        self.populate(10)
+        w, d = self.world, self.drv
+        src = w.volume(size=size_gb)
+        d.create_volume(src)
+        snap = w.snapshot(src)
+        raw = ['raw-copy-%s' % x for x in ('a', 'b')]
+        for name in raw:
+            self.lvm('lvcreate', '-n', name, '-L', '%dg' % size_gb, '-an',
+                     '-Zn', '--setautoactivation', 'n', '--yes', VG)
+            self.lvm('lvchange', '-ay', '--yes', '%s/%s' % (VG, name))
+        paths = ['/dev/%s/%s' % (VG, n) for n in raw]
+        # NOTE: write every source block once: the LUN is a sparse file,
+        # and holes read faster than data.
+        self.node.execute('dd', 'if=/dev/zero', 'of=' + paths[0], 'bs=4M',
+                          'oflag=direct', 'count=%d' % (size_gb * 256))
+        with d.datapath.activated_new(src.name) as src_path:
+            self.node.execute('dd', 'if=' + paths[0], 'of=' + src_path,
+                              'bs=4M', 'iflag=direct', 'oflag=direct')
+        d.create_snapshot(snap)
+
+        def driver_copy(make):
+            def case(i):
+                vol = w.volume(size=size_gb)
+                t = timing.clock(make, vol)
+                d.delete_volume(vol)
+                return t
+            return case
+
+        def raw_dd(bs):
+            count = (size_gb << 30) // _bytes(bs)
+            return lambda i: timing.clock(
+                self.node.execute, 'dd', 'if=' + paths[0],
+                'of=' + paths[1], 'bs=' + bs, 'count=%d' % count,
+                'iflag=direct', 'oflag=direct')
+        cases = {'clone': driver_copy(
+                     lambda v: d.create_cloned_volume(v, src)),
+                 'volume_from_snapshot': driver_copy(
+                     lambda v: d.create_volume_from_snapshot(v, snap))}
+        cases.update(('raw_dd_' + bs, raw_dd(bs)) for bs in block_sizes)
+        try:
+            runs = timing.interleave(cases, rounds)
+        finally:
+            d.delete_snapshot(snap)
+            d.delete_volume(src)
+            for name in raw:
+                self.lvm('lvremove', '-f', '%s/%s' % (VG, name))
+        return self._copy_report(runs, size_gb, d.configuration)
+
+    def _copy_report(self, runs, size_gb, configuration):
+        out = {'size_gib': size_gb,
+               'volume_dd_blocksize': configuration.volume_dd_blocksize}
+        for name, samples in runs.items():
+            out[name] = dict(timing.summary(samples), GiBps=round(
+                size_gb / timing.summary(samples)['median_s'], 3))
+        # NOTE: a throughput ratio: raw time over driver time.
+        same_bs = 'raw_dd_' + configuration.volume_dd_blocksize
+        base = same_bs if same_bs in runs else sorted(
+            n for n in runs if n.startswith('raw_dd_'))[0]
+        out['raw_baseline'] = base
+        for name in ('clone', 'volume_from_snapshot'):
+            out['ratio_' + name] = timing.ratio(runs[base], runs[name])
+        self.progress('rig copy %d GiB: clone %.3f GiB/s, from snapshot '
+                      '%.3f GiB/s, %s %.3f GiB/s (x%.2f, x%.2f)' % (
+                          size_gb, out['clone']['GiBps'],
+                          out['volume_from_snapshot']['GiBps'], base,
+                          out[base]['GiBps'], out['ratio_clone'],
+                          out['ratio_volume_from_snapshot']))
+        return out
+
     # -- section 4: attach path and data path ------------------------------
 
     def setup_stock(self):
@@ -364,11 +441,19 @@ class RigBench(object):
                 pass
 
 
+def _bytes(block_size: str) -> int:
+    """'4M' -> 4194304 (dd's suffixes, binary)."""
+    return int(block_size[:-1]) << {'K': 10, 'M': 20, 'G': 30}[
+        block_size[-1].upper()]
+
+
 def run(progress=print, sizes=(10, 1000, 5000), rounds=3,
-        levels=(1, 4, 16), fio_runtime=5, fio_rounds=1, sections=None):
+        levels=(1, 4, 16), fio_runtime=5, fio_rounds=1, sections=None,
+        copy_gb=1):
     """All rig sections; a failing section records its error and the rest
     still run."""
-    sections = sections or ('overhead', 'concurrency', 'attach', 'datapath')
+    sections = sections or ('overhead', 'concurrency', 'copy', 'attach',
+                            'datapath')
     env.in_process_privsep()
     t0 = time.monotonic()
     rig = boot(progress)
@@ -393,6 +478,7 @@ def run(progress=print, sizes=(10, 1000, 5000), rounds=3,
                 time.monotonic() - t, 1)
         section('overhead', b.overhead, sizes, rounds)
         section('concurrency', b.concurrency, levels)
+        section('copy', b.copy_throughput, copy_gb, max(2, rounds - 1))
         if 'attach' in sections or 'datapath' in sections:
             try:
                 b.setup_stock()
