@@ -99,6 +99,19 @@ def main(argv=None) -> int:
             traceback.print_exc()
             results['host_error'] = 'host: %s: %s' % (type(err).__name__,
                                                       err)
+        from bench import pools
+        per_pool = 1000 if args.quick else 10000
+        progress('%d VGs of %d LVs against one of %d' % (
+            pools.POOLS, per_pool, pools.POOLS * per_pool))
+        try:
+            results['pools'] = pools.run(per_pool=per_pool,
+                                         rounds=3 if args.quick else 5,
+                                         progress=progress)
+        except Exception as err:  # noqa
+            import traceback
+            traceback.print_exc()
+            results['pools'] = {'error': '%s: %s' % (type(err).__name__,
+                                                     err)}
         from bench import profile
         progress('profile of N=1 on the loop device')
         try:

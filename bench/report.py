@@ -124,6 +124,7 @@ def render(r: dict) -> str:
             ['N', 'operations', 'driver ops/s', 'raw ops/s',
              'driver / raw'], rows))
     text.append(_profile_table(r.get('profile') or {}))
+    text.append(_pools_table(r.get('pools') or {}))
     text.append(_copy_table(rig.get('copy') or {}))
     errors = ['%s: %s' % (k, v['error']) for sec in (rig, host)
               for k, v in sec.items() if isinstance(v, dict) and
@@ -163,3 +164,25 @@ def _copy_table(cp: dict) -> str:
                       cp['size_gib'], cp['raw_baseline'],
                       cp['volume_dd_blocksize']),
                   ['copy', 'median s', 'GiB/s', 'throughput / raw'], rows)
+
+
+def _pools_table(pl: dict) -> str:
+    if not pl or 'error' in pl or 'skipped' in pl:
+        return ''
+    labels = (('vg_10', 'one VG of 10 LVs (baseline)'),
+              ('pool_own_filter', 'one of %d VGs of %d LVs, own device '
+               'only' % (pl['pools'], pl['lvs_per_pool'])),
+              ('pool_all_filter', 'the same, filter admits all %d devices'
+               % pl['pools']),
+              ('one_vg', 'one VG of %d LVs' % pl['lvs_one_vg']))
+    rows = [[label, _s(pl[key]['lvcreate']), _s(pl[key]['lvremove']),
+             pl[key]['create_ratio_to_10_lvs']] for key, label in labels]
+    rows += [['%d parallel lvcreate: %s' % (pl['parallel'], label),
+              _s(pl[key]), '-', '%.1f creates/s' % pl[key]['creates_per_s']]
+             for key, label in (('parallel_pools', 'spread over the VGs'),
+                                ('parallel_one_vg', 'one VG'))]
+    return _table('Several VGs against one, raw LVM on loop devices '
+                  '(median seconds; parallel pools / one VG: x%.2f)'
+                  % pl['ratio_parallel_pools_to_one_vg'],
+                  ['where', 'lvcreate', 'lvremove',
+                   'create / 10-LV create'], rows)

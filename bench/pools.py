@@ -1,0 +1,149 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Several VGs against one: what LVM itself charges at 40,000 LVs.
+
+Every LVM command reads the whole metadata of the VG it acts on, so one VG
+is linear in its LV count (benchmarks.rst, "Scale"). Splitting the LVs
+over several VGs, one per LUN, bounds that cost by the LVs of one VG,
+*if* each command sees only its own VG's device: LVM's label scan still
+reads the headers of every device the filter admits. This measures both,
+raw LVM on loop devices (metadata only), in one interleaved run:
+
+* ``lvcreate`` + ``lvremove`` in a VG of 10 LVs (the baseline), in one of
+  4 VGs of 10,000 LVs each with a filter that admits its own device only,
+  the same with a filter that admits all 4 devices, and in one VG of
+  40,000 LVs;
+* 16 parallel ``lvcreate`` spread over the 4 VGs (4 each, per-VG filter)
+  against 16 parallel ``lvcreate`` in the one 40,000-LV VG: creates/s.
+"""
+
+import threading
+import time
+import uuid
+
+from bench import hostlvm
+from bench import timing
+from cinder_shared_lvm import lvm
+
+POOLS = 4
+
+
+class _VG(object):
+    """A populated host VG and the --config that its commands carry."""
+
+    def __init__(self, lvs: int, progress):
+        self.host = hostlvm.HostVG(progress=progress)
+        self.populate_s = self.host.populate(lvs)
+        self.name = self.host.vg
+        self.config = self.host.config
+
+    def lvm(self, command, *args, config=None):
+        return hostlvm.processutils.execute(
+            command, '--config', config or self.config, *args)
+
+    def cycle(self, config=None):
+        """Seconds of one lvcreate and of one lvremove."""
+        name = 'bench-%s' % uuid.uuid4().hex[:10]
+        t_c = timing.clock(self.lvm, 'lvcreate', '-n', name, '-L', '4m',
+                           '-an', '-Zn', '--setautoactivation', 'n',
+                           '--yes', self.name, config=config)
+        t_d = timing.clock(self.lvm, 'lvremove', '-f',
+                           '%s/%s' % (self.name, name), config=config)
+        return t_c, t_d
+
+
+def _parallel_creates(targets) -> float:
+    """Wall seconds of one lvcreate per (vg) in *targets*, all at once;
+    the LVs are removed afterwards (untimed)."""
+    names = [(vg, 'par-%s' % uuid.uuid4().hex[:10]) for vg in targets]
+    errors = []
+
+    def create(vg, name):
+        try:
+            vg.lvm('lvcreate', '-n', name, '-L', '4m', '-an', '-Zn',
+                   '--setautoactivation', 'n', '--yes', vg.name)
+        except Exception as err:  # noqa
+            errors.append(err)
+    threads = [threading.Thread(target=create, args=pair) for pair in names]
+    t0 = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    wall = time.perf_counter() - t0
+    for vg, name in names:
+        vg.lvm('lvremove', '-f', '%s/%s' % (vg.name, name))
+    if errors:
+        raise errors[0]
+    return wall
+
+
+def run(per_pool=10000, rounds=5, parallel=16, progress=print) -> dict:
+    reason = hostlvm.skip_reason()
+    if reason:
+        return {'skipped': reason}
+    vgs = []
+    try:
+        base = _VG(10, progress)
+        vgs.append(base)
+        pools = []
+        for _ in range(POOLS):
+            pools.append(_VG(per_pool, progress))
+            vgs.append(pools[-1])
+        single = _VG(per_pool * POOLS, progress)
+        vgs.append(single)
+        wide = lvm.build_lvm_config([p.host.device for p in pools], False,
+                                    hostlvm.EXTRA)
+        cases = {
+            'vg_10': lambda i: base.cycle(),
+            'pool_own_filter': lambda i: pools[i % POOLS].cycle(),
+            'pool_all_filter': lambda i: pools[i % POOLS].cycle(wide),
+            'one_vg': lambda i: single.cycle(),
+            'parallel_pools': lambda i: _parallel_creates(
+                [pools[k % POOLS] for k in range(parallel)]),
+            'parallel_one_vg': lambda i: _parallel_creates(
+                [single] * parallel),
+        }
+        runs = timing.interleave(cases, rounds)
+    finally:
+        for vg in vgs:
+            vg.host.close()
+    return _report(runs, per_pool, parallel)
+
+
+def _report(runs: dict, per_pool: int, parallel: int) -> dict:
+    out = {'pools': POOLS, 'lvs_per_pool': per_pool,
+           'lvs_one_vg': per_pool * POOLS, 'parallel': parallel}
+    base_c = [c for c, _d in runs['vg_10']]
+    for name in ('vg_10', 'pool_own_filter', 'pool_all_filter', 'one_vg'):
+        creates = [c for c, _d in runs[name]]
+        removes = [d for _c, d in runs[name]]
+        out[name] = {'lvcreate': timing.summary(creates),
+                     'lvremove': timing.summary(removes),
+                     'create_ratio_to_10_lvs': timing.ratio(creates,
+                                                            base_c)}
+    for name in ('parallel_pools', 'parallel_one_vg'):
+        wall = timing.summary(runs[name])
+        out[name] = dict(wall, creates_per_s=round(
+            parallel / wall['median_s'], 2))
+    out['ratio_parallel_pools_to_one_vg'] = round(
+        out['parallel_pools']['creates_per_s'] /
+        out['parallel_one_vg']['creates_per_s'], 3)
+    return out
+
+
+if __name__ == '__main__':
+    import json
+    import sys
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 10000
+    print(json.dumps(run(per_pool=n, rounds=3), indent=1))
