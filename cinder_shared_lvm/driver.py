@@ -44,6 +44,7 @@ from oslo_utils import excutils
 from oslo_utils import importutils
 from oslo_utils import units
 
+from cinder_shared_lvm import backup_refusal
 from cinder_shared_lvm import brick_registration
 from cinder_shared_lvm import connector as shared_connector
 from cinder_shared_lvm import contract
@@ -926,6 +927,16 @@ class SharedLVMDriver(manage.ManageMixin, driver.VolumeDriver):
         with lease:
             self.datapath.lv_to_image(context, image_service, image_meta,
                                       lease, volume)
+
+    def get_backup_device(self, context, backup):
+        """Cinder's temporary clone or snapshot for a backup, or a refusal
+        that reaches the user (``backup_refusal``: Cinder would otherwise
+        leave the backup ``creating`` for ever)."""
+        try:
+            return super().get_backup_device(context, backup)
+        except exc.OperationRefused as err:
+            backup_refusal.fail_refused_backup(context, backup, err)
+            raise
 
     def clone_image(self, context, volume, image_location, image_meta,
                     image_service):
