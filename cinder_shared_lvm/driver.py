@@ -58,6 +58,7 @@ from cinder_shared_lvm import manage
 from cinder_shared_lvm import names
 from cinder_shared_lvm import opts
 from cinder_shared_lvm import policy
+from cinder_shared_lvm import pools
 from cinder_shared_lvm import revert
 from cinder_shared_lvm import vgcache
 
@@ -107,8 +108,16 @@ class SharedLVMDriver(manage.ManageMixin, driver.VolumeDriver):
     # Set by the race tests only (see _pause).
     pause_hook = None
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, pool_vg=None, pool_devices=None, **kwargs):
+        """:param pool_vg: set on a pool driver (pools.py): its one VG
+        :param pool_devices: that VG's devices"""
         super(SharedLVMDriver, self).__init__(*args, **kwargs)
+        self._pool_vg = pool_vg
+        self._pool_devices = pool_devices
+        # With several VGs: {vg: pool driver} on the backend's driver, and
+        # each pool driver's router is that driver.
+        self.pool_drivers = {}
+        self.router = None
         self.configuration.append_config_values(opts.shared_lvm_opts)
         _register_stock_lvm_opts()
         self.configuration.append_config_values(
@@ -150,7 +159,27 @@ class SharedLVMDriver(manage.ManageMixin, driver.VolumeDriver):
 
     @property
     def vg_name(self) -> str:
-        return self.configuration.shared_lvm_volume_group
+        return self._pool_vg or self.configuration.shared_lvm_volume_group
+
+    @property
+    def devices(self) -> list:
+        return self._pool_devices or self.configuration.shared_lvm_devices
+
+    def pool_driver(self, resource) -> 'SharedLVMDriver':
+        """The driver of the pool that holds *resource* (a volume or a
+        snapshot): this one when the backend has one VG."""
+        router = self.router or self
+        if not router.pool_drivers:
+            return self
+        name = pools.pool_of(resource) if resource is not None else None
+        if name not in router.pool_drivers:
+            raise exc.InvalidRequest(
+                reason='%s is in pool %r, which is not one of the VGs of '
+                       'backend %s (%s)' % (
+                           getattr(resource, 'id', resource), name,
+                           self.backend_name,
+                           ', '.join(sorted(router.pool_drivers))))
+        return router.pool_drivers[name]
 
     @_lvm_errors
     def do_setup(self, context) -> None:
@@ -163,12 +192,40 @@ class SharedLVMDriver(manage.ManageMixin, driver.VolumeDriver):
         brick_registration.register()
         if self.configuration.safe_get('shared_lvm_executor'):
             shared_connector.set_default_executor(self._execute)
+        if pools.is_multi_pool(self.configuration) and not self._pool_vg:
+            self._setup_pools(context)
+            return
         self.vg = lvm.SharedLVM(
-            self.vg_name, self.configuration.shared_lvm_devices,
+            self.vg_name, self.devices,
             role=lvm.WRITER, executor=self._execute,
             root_helper=utils.get_root_helper(), check_vg=False)
         self.datapath = datapath.DataPath(self.vg, self._execute,
                                           self.configuration, self._family)
+
+    def _setup_pools(self, context) -> None:
+        """One pool driver per VG, each confined to its own devices."""
+        split = pools.devices_by_vg(
+            self._execute, utils.get_root_helper(),
+            self.configuration.shared_lvm_devices,
+            pools.configured_vgs(self.configuration))
+        for vg_name, devices in split.items():
+            child = type(self)(configuration=self.configuration,
+                               execute=self._execute, host=self.host,
+                               db=self.db, pool_vg=vg_name,
+                               pool_devices=devices)
+            child.router = self
+            # NOTE: what a test set on this instance (the race tests'
+            # pause hook, the rig's database stand-ins) holds for every
+            # pool.
+            for attr in ('pause_hook', '_read_attachments',
+                         '_record_exists'):
+                if attr in vars(self):
+                    setattr(child, attr, vars(self)[attr])
+            child.do_setup(context)
+            self.pool_drivers[vg_name] = child
+        LOG.info('Shared LVM backend %s has %d pools: %s', self.backend_name,
+                 len(split), ', '.join('%s on %s' % (vg, ', '.join(devs))
+                                       for vg, devs in split.items()))
 
     @_lvm_errors
     def check_for_setup_error(self) -> None:
@@ -186,8 +243,12 @@ class SharedLVMDriver(manage.ManageMixin, driver.VolumeDriver):
             raise exc.InvalidRequest(
                 reason='lvm_mirrors is not supported on a shared VG; '
                        'remove it (the SAN provides redundancy)')
-        if self.vg is None:
+        if self.vg is None and not self.pool_drivers:
             self.do_setup(None)
+        if self.pool_drivers:
+            for child in self.pool_drivers.values():
+                child.check_for_setup_error()
+            return
         self.vg.update_volume_group_info()
         if self.vg.vg_autoactivation == 'enabled':
             LOG.warning('VG %s has autoactivation enabled: a compute host '
@@ -405,11 +466,12 @@ class SharedLVMDriver(manage.ManageMixin, driver.VolumeDriver):
                 'storage_protocol': DRIVER_VOLUME_TYPE,
                 'sparse_copy_volume': False,
                 'shared_targets': False,
-                'pools': [self._pool_stats()]}
+                'pools': [child._pool_stats() for child in (
+                    self.pool_drivers.values() or [self])]}
         self._stats = data
 
     def _pool_stats(self) -> dict:
-        pool = {'pool_name': self.backend_name,
+        pool = {'pool_name': self._pool_vg or self.backend_name,
                 'QoS_support': False,
                 'thin_provisioning_support': False,
                 'thick_provisioning_support': True,
@@ -567,11 +629,13 @@ class SharedLVMDriver(manage.ManageMixin, driver.VolumeDriver):
                           'clearing it.', self.vg.lv_ref(name),
                           INCOMPLETE_TAG)
 
+    @pools.routed
     def local_path(self, volume) -> str:
         return self.vg.lv_path(volume.name)
 
     # -- volumes -------------------------------------------------------------
 
+    @pools.routed
     @_lvm_errors
     def create_volume(self, volume) -> None:
         """lvcreate an inactive, non-autoactivated thick LV.
@@ -585,6 +649,7 @@ class SharedLVMDriver(manage.ManageMixin, driver.VolumeDriver):
             self._create_lv(volume.name, volume.size,
                             'volume %s' % volume.id)
 
+    @pools.routed
     @_lvm_errors
     def delete_volume(self, volume) -> None:
         """Clear (if configured) and remove the LV; a missing LV is gone.
@@ -616,6 +681,7 @@ class SharedLVMDriver(manage.ManageMixin, driver.VolumeDriver):
             self.datapath.clear(volume.name, lv, what)
             self._delete_lv(volume.name)
 
+    @pools.routed
     @_lvm_errors
     def extend_volume(self, volume, new_size: int) -> None:
         """lvextend; a compute host that has the LV active refreshes it.
@@ -663,42 +729,52 @@ class SharedLVMDriver(manage.ManageMixin, driver.VolumeDriver):
     # lease is held, an attach of the family, or a change to what the copy
     # reads, is refused (policy.check_not_copying).
 
+    @pools.routed
     @_lvm_errors
     def create_cloned_volume(self, volume, src_vref) -> None:
-        """New LV at the target size; copy the source's size into it."""
+        """New LV at the target size; copy the source's size into it.
+
+        The source may be in another pool (VG) of this backend: its pool
+        driver decides and leases it (pools.py).
+        """
         what = 'clone volume %s' % src_vref.id
+        source = self.pool_driver(src_vref)
 
         def decide():
             # NOTE: other copies may read the same source at once; they
             # share its activation here.
-            policy.check_clone_source(self._fresh(src_vref))
-            return self._require_lv(src_vref.name, what)
+            policy.check_clone_source(source._fresh(src_vref))
+            return source._require_lv(src_vref.name, what)
         self._create_copy(volume, src_vref.name, src_vref.size, what,
-                          decide, 'clone')
+                          decide, 'clone', source=source)
 
+    @pools.routed
     @_lvm_errors
     def create_volume_from_snapshot(self, volume, snapshot) -> None:
         """New LV at the target size; copy the snapshot's data into it."""
         what = 'create volume from snapshot %s' % snapshot.id
         snap_lv = snapshot_lv_name(snapshot)
+        source = self.pool_driver(snapshot)
 
         def decide():
-            src = self._require_lv(snap_lv, what)
+            src = source._require_lv(snap_lv, what)
             policy.check_family_change('create a volume from',
-                                       self._fresh(snapshot.volume), src)
+                                       source._fresh(snapshot.volume), src)
             return src
         self._create_copy(volume, snapshot.volume.name,
-                          snapshot.volume_size, what, decide, 'from-snapshot')
+                          snapshot.volume_size, what, decide, 'from-snapshot',
+                          source=source)
 
     def _create_copy(self, volume, family_name: str, src_size_gb: int,
                      what: str, decide, point: str,
-                     tags: tuple = (INCOMPLETE_TAG,)) -> None:
+                     tags: tuple = (INCOMPLETE_TAG,), source=None) -> None:
         """Create *volume*'s LV and copy *src_size_gb* GiB of the source.
 
         :param family_name: the family (origin LV) of the source
         :param decide: called under the family lock; re-reads, refuses or
                        returns the source's LV report
         :param point: the operation's name for ``_pause``
+        :param source: the pool driver of the source (default: this one)
         """
         policy.check_size('volume %s' % volume.id, volume.size,
                           self._vg_size_gb())
@@ -707,7 +783,7 @@ class SharedLVMDriver(manage.ManageMixin, driver.VolumeDriver):
                 reason='volume %s (%d GiB) is smaller than its source '
                        '(%d GiB)' % (volume.id, volume.size, src_size_gb))
         lease = self._start_copy(volume.name, volume.size, family_name,
-                                 what, decide, point, tags)
+                                 what, decide, point, tags, source or self)
         try:
             with lease:
                 self._pause('%s:active' % point)
@@ -718,16 +794,19 @@ class SharedLVMDriver(manage.ManageMixin, driver.VolumeDriver):
                 self._undo_create(volume.name, what)
 
     def _start_copy(self, new_lv: str, size_gb: int, family_name: str,
-                    what: str, decide, point: str, tags: tuple):
-        """Step 1 of a copy, under the family lock; returns the lease."""
+                    what: str, decide, point: str, tags: tuple,
+                    source=None):
+        """Step 1 of a copy, under the source family's lock (in the
+        source's VG); returns the source pool's lease."""
+        source = source or self
         self._pause('%s:before-lock' % point)
-        with self._family(family_name, what):
+        with source._family(family_name, what):
             src = decide()
             self._pause('%s:decided' % point)
             with self._metadata_lock():
                 self._create_lv(new_lv, size_gb, what, tags=tags)
             try:
-                return self.datapath.lease(
+                return source.datapath.lease(
                     family_name, src, what,
                     exclusive=src['is_snapshot'] or src['has_snapshots'],
                     reads=(src['name'],))
@@ -749,6 +828,7 @@ class SharedLVMDriver(manage.ManageMixin, driver.VolumeDriver):
 
     # -- snapshots -----------------------------------------------------------
 
+    @pools.routed
     @_lvm_errors
     def create_snapshot(self, snapshot) -> None:
         """A COW snapshot (lvcreate -s) or a full copy, per snapshot mode.
@@ -823,6 +903,7 @@ class SharedLVMDriver(manage.ManageMixin, driver.VolumeDriver):
             with excutils.save_and_reraise_exception():
                 self._undo_create(new_lv, what)
 
+    @pools.routed
     @_lvm_errors
     def delete_snapshot(self, snapshot) -> None:
         """Clear (if configured) and remove; a missing snapshot is gone.
@@ -861,6 +942,7 @@ class SharedLVMDriver(manage.ManageMixin, driver.VolumeDriver):
             self.datapath.clear(origin.name, lv, what)
             self._delete_lv(snap_lv)
 
+    @pools.routed
     @_lvm_errors
     def revert_to_snapshot(self, context, volume, snapshot) -> None:
         """Merge a COW snapshot (then recreate it) or copy a copy back.
@@ -892,6 +974,7 @@ class SharedLVMDriver(manage.ManageMixin, driver.VolumeDriver):
 
     # -- images --------------------------------------------------------------
 
+    @pools.routed
     @_lvm_errors
     def copy_image_to_volume(self, context, volume, image_service, image_id,
                              disable_sparse=False) -> None:
@@ -907,6 +990,7 @@ class SharedLVMDriver(manage.ManageMixin, driver.VolumeDriver):
         self.datapath.image_to_lv(context, image_service, image_id,
                                   volume.name, volume.size, check=check)
 
+    @pools.routed
     @_lvm_errors
     def copy_volume_to_image(self, context, volume, image_service,
                              image_meta) -> None:
@@ -965,6 +1049,7 @@ class SharedLVMDriver(manage.ManageMixin, driver.VolumeDriver):
         """Refuse a host that does not report our VG (contract.rst)."""
         policy.check_connector(connector, self.vg_name, self._vg_uuid())
 
+    @pools.routed
     @_lvm_errors
     def initialize_connection(self, volume, connector, **kwargs) -> dict:
         """Connection data for the connector; no metadata is written.
@@ -1011,6 +1096,7 @@ class SharedLVMDriver(manage.ManageMixin, driver.VolumeDriver):
                          'discard': True,
                          'multiattach': bool(volume.multiattach)}}
 
+    @pools.routed
     def terminate_connection(self, volume, connector, **kwargs) -> None:
         """Nothing to undo here: the compute host deactivates on detach.
 
@@ -1065,6 +1151,7 @@ class SharedLVMDriver(manage.ManageMixin, driver.VolumeDriver):
                 parts[2] == self.vg_name and bool(self.vg.vg_uuid) and
                 parts[3] == self.vg.vg_uuid)
 
+    @pools.routed
     @_lvm_errors
     def migrate_volume(self, context, volume, host):
         """Same VG (by UUID): the LV stays where it is; else generic copy."""

@@ -30,7 +30,7 @@ Only this module turns argv lists into LVM commands.
 """
 
 import re
-from typing import Callable, Optional
+from typing import Callable, List, Optional
 
 from os_brick.local_dev import lvm as brick_lvm
 from os_brick import utils as brick_utils
@@ -62,6 +62,30 @@ _VG_FIELDS = ('vg_name', 'vg_uuid', 'vg_size', 'vg_free', 'lv_count',
               'vg_extent_size', 'vg_mda_size', 'vg_mda_free',
               'vg_autoactivation')
 _SEP = '|'
+
+
+def devices_by_vg(devices: List[str], vgs: List[str], executor=None,
+                  root_helper=None, extra_config: str = '') -> dict:
+    """{vg: [its devices]} for *vgs*, from one ``pvs`` over *devices*.
+
+    Several VGs of one backend (cinder_shared_lvm/pools.py): each VG's
+    commands are then confined to its own devices, because LVM's label
+    scan reads every device a filter admits.
+
+    :raises VolumeGroupNotFound: for a VG that none of *devices* holds
+    """
+    reader = SharedLVM(vgs[0], devices, role=READER, executor=executor,
+                       root_helper=root_helper, check_vg=False,
+                       extra_config=extra_config)
+    found = {vg: [] for vg in vgs}
+    for pv in reader.physical_volumes():
+        if pv['vg'] in found:
+            found[pv['vg']].append(pv['name'])
+    missing = sorted(vg for vg, pvs in found.items() if not pvs)
+    if missing:
+        raise exception.VolumeGroupNotFound(vg=', '.join(missing),
+                                            devices=devices)
+    return found
 
 
 def validate_name(name: str, kind: str = 'LV') -> str:
@@ -380,13 +404,16 @@ class SharedLVM(brick_lvm.LVM):
         lv = self.get_lv(name)
         return bool(lv and lv['open'])
 
-    def get_physical_volumes(self) -> list:
+    def physical_volumes(self) -> list:
+        """Every PV this instance's devices filter admits, of any VG."""
         out, _err = self._run(
             'pvs', '--noheadings', '--nosuffix', '--units', 'b',
             '--separator', _SEP, '-o', 'vg_name,pv_name,pv_size,pv_free',
             '--readonly', target=self.vg_name)
-        fields = ('vg', 'name', 'size', 'available')
-        self.pv_list = [r for r in _parse_rows(out, fields)
+        return _parse_rows(out, ('vg', 'name', 'size', 'available'))
+
+    def get_physical_volumes(self) -> list:
+        self.pv_list = [r for r in self.physical_volumes()
                         if r['vg'] == self.vg_name]
         return self.pv_list
 

@@ -29,6 +29,7 @@ from cinder_shared_lvm import datapath
 from cinder_shared_lvm import exception as lvm_exception
 from cinder_shared_lvm import lvm
 from cinder_shared_lvm import names
+from cinder_shared_lvm import pools
 from cinder_shared_lvm import policy
 
 LOG = logging.getLogger(__name__)
@@ -134,6 +135,7 @@ class ManageMixin(object):
                 volume_ref=name)
         return name, lv
 
+    @pools.routed
     @names.lvm_errors
     def manage_existing_get_size(self, volume, existing_ref) -> int:
         # NOTE: Cinder asks for the size first; refuse a managed LV here
@@ -141,6 +143,7 @@ class ManageMixin(object):
         _name, lv = self._unmanaged_lv(existing_ref, snapshot=False)
         return datapath.gib_ceil(lv['size_bytes'])
 
+    @pools.routed
     @names.lvm_errors
     def manage_existing(self, volume, existing_ref):
         """Rename the LV to the volume's name, round it up to whole GiB.
@@ -170,6 +173,7 @@ class ManageMixin(object):
         LOG.info('Unmanaged volume %s; LV %s stays in VG %s', volume.id,
                  volume.name, self.vg_name)
 
+    @pools.routed
     @names.lvm_errors
     def manage_existing_snapshot_get_size(self, snapshot, existing_ref):
         """The snapshot's size is its origin's, not its COW store's.
@@ -186,6 +190,7 @@ class ManageMixin(object):
                 reason='the origin of LV %s cannot be read' % _name)
         return datapath.gib_ceil(origin['size_bytes'])
 
+    @pools.routed
     @names.lvm_errors
     def manage_existing_snapshot(self, snapshot, existing_ref):
         """Rename a COW snapshot of the snapshot's volume to its LV name.
@@ -218,8 +223,15 @@ class ManageMixin(object):
 
     def _manageable(self, cinder_resources, snapshots: bool, marker, limit,
                     offset, sort_keys, sort_dirs) -> list:
-        """One lvs; an entry per volume (or snapshot) LV."""
+        """One lvs per VG; an entry per volume (or snapshot) LV."""
         cinder_ids = {r['id'] for r in cinder_resources}
+        entries = []
+        for pool in (self.pool_drivers.values() or [self]):
+            entries.extend(pool._manageable_entries(cinder_ids, snapshots))
+        return volume_utils.paginate_entries_list(
+            entries, marker, limit, offset, sort_keys, sort_dirs)
+
+    def _manageable_entries(self, cinder_ids: set, snapshots: bool) -> list:
         entries = []
         for lv in self.vg.list_lvs():
             is_snap = (lv['is_snapshot'] or
@@ -227,10 +239,13 @@ class ManageMixin(object):
             if is_snap != snapshots or lv['name'].startswith('_snapshot-') \
                     and not snapshots:
                 continue
-            entries.append(self._manageable_entry(lv, cinder_ids,
-                                                  snapshots))
-        return volume_utils.paginate_entries_list(
-            entries, marker, limit, offset, sort_keys, sort_dirs)
+            entry = self._manageable_entry(lv, cinder_ids, snapshots)
+            if self.router is not None:
+                # NOTE: with several pools, the operator manages it with
+                # --host <host>@<backend>#<this VG>.
+                entry['extra_info'] = 'pool %s' % self.vg_name
+            entries.append(entry)
+        return entries
 
     @staticmethod
     def _manageable_entry(lv: dict, cinder_ids: set, snapshot: bool) -> dict:

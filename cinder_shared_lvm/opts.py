@@ -39,6 +39,19 @@ shared_lvm_opts = [
                      'sees a stale path. Use a name that is the same on '
                      'every host; compute hosts use it too unless they '
                      'override it. Required.'),
+    cfg.ListOpt('shared_lvm_volume_groups',
+                default=[],
+                help='Several VGs for this backend, one per shared LUN, '
+                     'each reported to the scheduler as a pool named after '
+                     'the VG. Every LVM command reads the whole metadata of '
+                     'its VG, so one VG slows down linearly with its LV '
+                     'count; several VGs bound that cost by the LVs of one '
+                     '(doc/source/benchmarks.rst) and let their metadata '
+                     'writes run in parallel. shared_lvm_devices then lists '
+                     'the PVs of all of them; each VG\'s commands see only '
+                     'its own. Empty (the default): the one VG '
+                     'shared_lvm_volume_group, in one pool named after '
+                     'volume_backend_name.'),
     cfg.StrOpt('shared_lvm_snapshot_mode',
                default=SNAPSHOT_MODE_COW,
                choices=[(SNAPSHOT_MODE_COW,

@@ -115,10 +115,12 @@ ACTIVATE = P(r'-a(?:y|ey|n)')
 
 # dd (cinder.volume.volume_utils.copy_volume and the O_DIRECT probe):
 # read zeros, an LV or its dm device; write an LV, its dm device or a
-# snapshot's COW store (volume_clear of a snapshot), never '-real'.
-DD_IF = P(r'if=(?:/dev/zero|/dev/{vg}/%s|/dev/mapper/{vg_dm}-%s)'
+# snapshot's COW store (volume_clear of a snapshot), never '-real'. Any
+# shared VG of this host on either side: a clone between two pools of a
+# backend (pools.py) copies from one VG into another.
+DD_IF = P(r'if=(?:/dev/zero|/dev/{any_vg}/%s|/dev/mapper/{any_vg_dm}-%s)'
           % (_LV, _LV_DM))
-DD_OF = P(r'of=(?:/dev/{vg}/%s|/dev/mapper/{vg_dm}-%s(?:-cow)?)'
+DD_OF = P(r'of=(?:/dev/{any_vg}/%s|/dev/mapper/{any_vg_dm}-%s(?:-cow)?)'
           % (_LV, _LV_DM))
 DD_IF_LV = P(r'if=/dev/{vg}/' + _LV)
 DD_COUNT = P(r'count=[0-9]+')
@@ -327,8 +329,12 @@ def generate(backends: Iterable[Backend],
     ]
     lines += ['#   %s' % command_line(b, image_dir) for b in backends]
     lines += ['', '[Filters]']
+    any_vg = '(?:%s)' % '|'.join(literal(b.vg) for b in backends)
+    any_vg_dm = '(?:%s)' % '|'.join(literal(b.vg.replace('-', '--'))
+                                    for b in backends)
     for number, backend in enumerate(backends):
         values = {'vg': literal(backend.vg),
+                  'any_vg': any_vg, 'any_vg_dm': any_vg_dm,
                   'vg_uuid': (literal(backend.uuid.replace('-', ''))
                               if backend.uuid else '[A-Za-z0-9]{32}'),
                   'vg_dm': literal(backend.vg.replace('-', '--')),

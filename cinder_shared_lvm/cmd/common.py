@@ -59,6 +59,8 @@ class Context:
     root_helper: Optional[str] = None
     extra_config: str = ''
     min_free_metadata_percent: int = DEFAULT_MIN_FREE_METADATA_PERCENT
+    # Every VG of a backend with several (shared_lvm_volume_groups).
+    pools: List[str] = dataclasses.field(default_factory=list)
 
     def shared_lvm(self, role: Optional[str] = None) -> lvm.SharedLVM:
         """A SharedLVM for the VG; it does not read the VG on creation."""
@@ -151,7 +153,9 @@ def read_backend_config(paths: List[str], section: str) -> dict:
     # NOTE: nova.conf names a compute host's own paths [shared_lvm] devices
     # (cinder_shared_lvm.nova), so a compute host can point here too.
     result = {'vg': get('shared_lvm_volume_group', DEFAULT_VG),
-              'devices': get('shared_lvm_devices', get('devices', ''))}
+              'devices': get('shared_lvm_devices', get('devices', '')),
+              'pools': [vg.strip() for vg in get(
+                  'shared_lvm_volume_groups', '').split(',') if vg.strip()]}
     percent = get('shared_lvm_min_free_metadata_percent')
     if percent is not None:
         try:

@@ -15,7 +15,8 @@
 The filters pin the VG, the exact ``--config`` built from its devices and
 image_conversion_dir (see ``cinder_shared_lvm.rootwrap_filters``), so they
 are generated on the cinder-volume host from its cinder.conf. It runs no
-command.
+command, except one ``pvs`` for a backend with several VGs (to learn which
+device holds which VG).
 """
 
 import configparser
@@ -103,14 +104,14 @@ def run(ctx: common.Context, args) -> common.Outcome:
                               'written.', exit_code=2)
     image_dir = (args.image_conversion_dir or
                  image_conversion_dir(config_files(args)))
-    backend = rootwrap_filters.Backend(ctx.vg, tuple(ctx.devices),
-                                       args.vg_uuid)
     try:
-        text = rootwrap_filters.generate([backend], image_dir)
+        backends = _backends(ctx, args)
+        text = rootwrap_filters.generate(backends, image_dir)
     except exception.SharedLVMError as err:
         raise common.CLIError('%s. Nothing was written.' % err,
                               exit_code=2)
-    data = {'vg': ctx.vg, 'devices': list(ctx.devices),
+    data = {'vg': ', '.join(b.vg for b in backends),
+            'devices': list(ctx.devices),
             'vg_uuid': args.vg_uuid,
             'image_conversion_dir': image_dir.rstrip('/'),
             'filters': len([line for line in text.splitlines()
@@ -127,5 +128,18 @@ def run(ctx: common.Context, args) -> common.Outcome:
     os.chmod(tmp, 0o644)
     os.replace(tmp, args.output)
     return common.Outcome(0, data, [
-        'Wrote %d filters for VG %s to %s' % (data['filters'], ctx.vg,
+        'Wrote %d filters for VG %s to %s' % (data['filters'], data['vg'],
                                               args.output)])
+
+
+def _backends(ctx: common.Context, args) -> list:
+    """One filter block per VG. A backend with several VGs runs one
+    ``pvs`` to learn each VG's own devices: the driver confines each VG's
+    commands to them, and the filters pin that exact --config."""
+    if not ctx.pools:
+        return [rootwrap_filters.Backend(ctx.vg, tuple(ctx.devices),
+                                         args.vg_uuid)]
+    split = lvm.devices_by_vg(ctx.devices, ctx.pools, executor=ctx.execute,
+                              root_helper=ctx.root_helper)
+    return [rootwrap_filters.Backend(vg, tuple(split[vg]))
+            for vg in ctx.pools]

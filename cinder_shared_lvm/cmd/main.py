@@ -105,7 +105,9 @@ def make_context(args, execute: Callable) -> common.Context:
         conf = common.read_backend_config(
             common.config_paths(args.config_file, args.config_dir),
             args.backend)
-    vg = args.vg or conf.get('vg')
+    pools = conf.get('pools') or []
+    vg = args.vg or (pools[0] if pools else conf.get('vg'))
+    _check_pool_choice(args, pools)
     devices = common.split_devices(args.devices or conf.get('devices', ''))
     if not vg or not devices:
         raise common.CLIError('give --vg and --devices, or --config-file '
@@ -118,7 +120,25 @@ def make_context(args, execute: Callable) -> common.Context:
         extra_config=args.lvm_extra_config,
         min_free_metadata_percent=conf.get(
             'min_free_metadata_percent',
-            common.DEFAULT_MIN_FREE_METADATA_PERCENT))
+            common.DEFAULT_MIN_FREE_METADATA_PERCENT),
+        pools=pools)
+
+
+def _check_pool_choice(args, pools: list) -> None:
+    """A backend with several VGs: every command but rootwrap-filters
+    acts on one, named with --vg; prepare also needs that VG's own
+    --devices (the section lists the devices of every VG)."""
+    if not pools or args.command == 'rootwrap-filters':
+        return
+    if not args.vg or args.vg not in pools:
+        raise common.CLIError(
+            'backend [%s] has several VGs (%s): give --vg with one of them'
+            % (args.backend, ', '.join(pools)), exit_code=2)
+    if args.command == 'prepare' and not args.devices:
+        raise common.CLIError(
+            'backend [%s] has several VGs: give prepare --devices with the '
+            'shared LUN(s) of VG %s only' % (args.backend, args.vg),
+            exit_code=2)
 
 
 def emit(outcome: common.Outcome, as_json: bool, stream) -> None:

@@ -612,3 +612,11 @@ def test_setup_deactivates_lvs_left_active_here(make_driver, executor,
     drv.check_for_setup_error()
     assert deactivate(VG + '/' + VOL) in executor.commands
     assert deactivate(VG + '/' + SRC) not in executor.commands
+
+
+def test_one_vg_is_one_pool_named_after_the_backend(drv):
+    """Existing volumes' host#pool stays valid: with one VG (no
+    shared_lvm_volume_groups) the pool keeps volume_backend_name."""
+    stats = drv.get_volume_stats(refresh=True)
+    assert [p['pool_name'] for p in stats['pools']] == ['shared1']
+    assert drv.pool_drivers == {} and drv.pool_driver(None) is drv

@@ -37,6 +37,7 @@ from cinder_shared_lvm import exception
 from cinder_shared_lvm import lvm
 from cinder_shared_lvm import rootwrap_filters as rf
 from tests.unit import cmdrecord
+from tests.unit import fakes
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
@@ -502,6 +503,20 @@ def test_two_backends_do_not_mix(tmp_path):
     assert matching_filter(loaded, crossed) is None
 
 
+def test_a_copy_between_two_pools_and_no_further(tmp_path):
+    """dd may read one of this host's VGs and write another (a clone
+    between pools), never a VG that no backend names."""
+    loaded = load(rf.generate([rf.Backend(VG, DEVICES),
+                               rf.Backend('vg2', ['/dev/mapper/mpathz'])]),
+                  tmp_path / 'd')
+    across = ['dd', 'if=/dev/%s/%s' % (VG, LV), 'of=/dev/vg2/volume-2']
+    assert matching_filter(loaded, across + COPY) is not None
+    for bad in (['dd', 'if=/dev/vg3/x', 'of=/dev/vg2/volume-2'],
+                ['dd', 'if=/dev/%s/%s' % (VG, LV), 'of=/dev/vg3/x'],
+                ['dd', 'if=/dev/vg2/x', 'of=/dev/mapper/vg3-x']):
+        assert matching_filter(loaded, bad + COPY) is None, bad
+
+
 # -- the CLI ------------------------------------------------------------------
 
 def test_cli_writes_the_filters(tmp_path):
@@ -524,6 +539,50 @@ def test_cli_writes_the_filters(tmp_path):
             '/dev/mapper/mpathb --image-conversion-dir /srv/cinder/conversion'
             in expected)
     assert str(out) in stdout.text
+
+
+def test_cli_writes_one_block_per_pool_of_a_multi_vg_backend(tmp_path):
+    """shared_lvm_volume_groups: one pvs tells which device holds which
+    VG, and each VG's block pins a --config with its own devices only
+    (what the driver's pool drivers run)."""
+    out = tmp_path / 'shared-lvm.filters'
+    cinder_conf = tmp_path / 'cinder.conf'
+    cinder_conf.write_text(
+        '[DEFAULT]\nstate_path = /srv/cinder\n'
+        '[shared1]\nshared_lvm_volume_groups = vga, vgb\n'
+        'shared_lvm_devices = /dev/mapper/mpatha,/dev/mapper/mpathb\n')
+    ran = []
+
+    def execute(*argv, **kwargs):
+        ran.append(fakes.strip_config(argv)[0])
+        return ('  vgb|/dev/mapper/mpatha|1|0\n'
+                '  vga|/dev/mapper/mpathb|1|0\n', '')
+    code = main.main(['rootwrap-filters', '--config-file', str(cinder_conf),
+                      '--backend', 'shared1', '--output', str(out)],
+                     execute=execute, stdout=_Stream(), stderr=_Stream())
+    assert code == 0 and ran == ['pvs']
+    assert out.read_text() == rf.generate(
+        [rf.Backend('vga', ['/dev/mapper/mpathb']),
+         rf.Backend('vgb', ['/dev/mapper/mpatha'])],
+        '/srv/cinder/conversion')
+
+
+def test_cli_wants_one_vg_of_a_multi_vg_backend_for_other_commands(
+        tmp_path):
+    cinder_conf = tmp_path / 'cinder.conf'
+    cinder_conf.write_text(
+        '[shared1]\nshared_lvm_volume_groups = vga, vgb\n'
+        'shared_lvm_devices = /dev/mapper/mpatha,/dev/mapper/mpathb\n')
+    stderr = _Stream()
+    code = main.main(['check', '--config-file', str(cinder_conf),
+                      '--backend', 'shared1'], execute=_no_execute,
+                     stdout=_Stream(), stderr=stderr)
+    assert code == 2 and 'give --vg' in stderr.text
+    stderr = _Stream()
+    code = main.main(['prepare', '--config-file', str(cinder_conf),
+                      '--backend', 'shared1', '--vg', 'vgb'],
+                     execute=_no_execute, stdout=_Stream(), stderr=stderr)
+    assert code == 2 and 'prepare --devices' in stderr.text
 
 
 def test_cli_prints_to_stdout_and_takes_an_image_dir():

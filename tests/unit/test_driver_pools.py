@@ -1,0 +1,150 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Several VGs as pools of one backend (cinder_shared_lvm/pools.py).
+
+Two fake VGs, vga on /dev/sdb and vgb on /dev/sdc, answer the commands
+addressed to them; each test asserts which VG every command went to, and
+that a pool's commands carry only its own device in their filter.
+"""
+
+from cinder.tests.unit import fake_constants as fake
+import pytest
+
+from cinder_shared_lvm import driver_exception as exc
+from tests.unit import fakes
+from tests.unit.fakes import lvs
+
+GiB = fakes.GiB
+DEVICES = {'vga': '/dev/sdb', 'vgb': '/dev/sdc'}
+VOL = 'volume-%s' % fake.VOLUME_ID
+VOL2 = 'volume-%s' % fake.VOLUME2_ID
+HOST = 'cinder@backend1#%s'
+
+
+@pytest.fixture
+def vgs():
+    return {name: fakes.FakeVG(name=name, uuid='UUID-' + name,
+                               size=(10 if name == 'vga' else 20) * GiB)
+            for name in DEVICES}
+
+
+@pytest.fixture
+def executor(vgs):
+    """Answers each command from the fake VG it names."""
+    def vg_of(argv):
+        return vgs.get(argv[-1].split('/')[0]) or vgs['vga']
+
+    def by_vg(method):
+        return lambda argv: getattr(vg_of(argv), method)(argv)
+
+    def pvs(argv):
+        return ''.join('  %s|%s|%d|0\n' % (vg, dev, vgs[vg].size)
+                       for vg, dev in DEVICES.items()), ''
+    return fakes.FakeExecutor([
+        (('pvs',), pvs), (('vgs',), by_vg('_vgs')), (('lvs',), by_vg('_lvs')),
+        (('lvremove', '-f', '--select'), by_vg('_lvremove')),
+        (('vgchange', '--addtag'), by_vg('_vgchange'))])
+
+
+@pytest.fixture
+def drv(make_driver):
+    return make_driver(shared_lvm_volume_groups=['vga', 'vgb'],
+                       shared_lvm_devices=list(DEVICES.values()))
+
+
+def _on(executor, vg):
+    """The commands (stripped) that name VG *vg* or one of its LVs."""
+    return [c for c in executor.commands
+            if c and (c[-1] == vg or c[-1].startswith(vg + '/') or
+                      any(a.startswith(('/dev/%s/' % vg, 'if=/dev/%s/' % vg,
+                                        'of=/dev/%s/' % vg)) for a in c))]
+
+
+def test_each_pool_sees_only_its_own_device(drv, executor):
+    assert sorted(drv.pool_drivers) == ['vga', 'vgb']
+    for vg, dev in DEVICES.items():
+        assert drv.pool_drivers[vg].vg.devices == [dev]
+    executor.reset()
+    drv.get_volume_stats(refresh=True)
+    for argv, _kw in executor.calls:
+        target = fakes.strip_config(argv)[-1].split('/')[0]
+        config = fakes.config_of(argv)
+        if target in DEVICES:
+            other, = set(DEVICES.values()) - {DEVICES[target]}
+            assert DEVICES[target] in config and other not in config
+
+
+def test_stats_report_one_pool_per_vg(drv):
+    stats = drv.get_volume_stats(refresh=True)
+    pools = {p['pool_name']: p for p in stats['pools']}
+    assert sorted(pools) == ['vga', 'vgb']
+    assert pools['vga']['total_capacity_gb'] == 10
+    assert pools['vgb']['total_capacity_gb'] == 20
+    assert pools['vgb']['location_info'].endswith(':vgb:UUID-vgb')
+    assert {p['backend_state'] for p in pools.values()} == {'up'}
+
+
+def test_a_volume_is_created_in_its_pool(drv, executor, make_volume):
+    drv.create_volume(make_volume(host=HOST % 'vgb'))
+    creates = [c for c in executor.commands if c[0] == 'lvcreate']
+    assert len(creates) == 1 and creates[0][-1] == 'vgb'
+    assert _on(executor, 'vga') == []
+
+
+def test_delete_and_snapshot_stay_in_the_volume_pool(drv, executor, vgs,
+                                                     make_volume,
+                                                     make_snapshot):
+    vgs['vgb'].add_lv(VOL, GiB)
+    vol = make_volume(host=HOST % 'vgb')
+    drv.create_snapshot(make_snapshot(vol))
+    drv.delete_volume(make_volume(id=fake.VOLUME2_ID, host=HOST % 'vgb'))
+    assert _on(executor, 'vga') == []
+    assert ('lvcreate', '-s') == tuple(
+        c for c in executor.commands if c[0] == 'lvcreate')[0][:2]
+
+
+def test_a_volume_in_an_unknown_pool_is_refused(drv, executor,
+                                                make_volume):
+    with pytest.raises(exc.InvalidRequest, match="pool 'vgc'"):
+        drv.create_volume(make_volume(host=HOST % 'vgc'))
+    assert executor.commands == []
+
+
+def test_a_clone_across_pools_copies_between_the_vgs(drv, executor, vgs,
+                                                     make_volume):
+    vgs['vga'].add_lv(VOL, GiB)
+    src = make_volume(host=HOST % 'vga')
+    dst = make_volume(id=fake.VOLUME2_ID, host=HOST % 'vgb')
+    drv.create_cloned_volume(dst, src)
+    assert lvs('vga/' + VOL) in executor.commands
+    creates = [c for c in executor.commands if c[0] == 'lvcreate']
+    assert [c[-1] for c in creates] == ['vgb']
+    copies = [c for c in executor.commands if c[0] == 'dd']
+    assert copies and copies[-1][1:3] == ('if=/dev/vga/' + VOL,
+                                          'of=/dev/vgb/' + VOL2)
+
+
+def test_a_missing_vg_fails_setup_and_names_it(make_driver):
+    with pytest.raises(exc.InvalidRequest, match='vgz'):
+        make_driver(shared_lvm_volume_groups=['vga', 'vgz'],
+                    shared_lvm_devices=list(DEVICES.values()))
+
+
+def test_manageable_volumes_come_from_every_pool(drv, vgs):
+    vgs['vga'].add_lv('legacy-a', GiB)
+    vgs['vgb'].add_lv('legacy-b', 2 * GiB)
+    entries = drv.get_manageable_volumes([], None, 1000, 0, ['size'],
+                                         ['asc'])
+    assert [(e['reference']['source-name'], e['extra_info'])
+            for e in entries] == [('legacy-a', 'pool vga'),
+                                  ('legacy-b', 'pool vgb')]
