@@ -73,13 +73,15 @@ class World(object):
     """
 
     def __init__(self, rig, vg_name='rigvg', backend='rig1',
-                 overrides=None):
+                 overrides=None, devices=None):
         self.rig = rig
         self.vg_name = vg_name
         self.backend = backend
+        # NOTE: the rig's second shared LUN is /dev/vdb (pools tests).
+        self.devices = list(devices or [LUN])
         self.ctx = context.get_admin_context()
         self.overrides = dict({'shared_lvm_volume_group': vg_name,
-                               'shared_lvm_devices': [LUN],
+                               'shared_lvm_devices': self.devices,
                                'volume_clear': 'none',
                                'volume_backend_name': backend},
                               **(overrides or {}))
@@ -93,7 +95,8 @@ class World(object):
     def prepare_vg(self, expected_volumes: int = 2000) -> str:
         """Make the shared VG with the operator CLI, run on cinder-node."""
         out = []
-        rc = cli.main(['prepare', '--vg', self.vg_name, '--devices', LUN,
+        rc = cli.main(['prepare', '--vg', self.vg_name, '--devices',
+                       ','.join(self.devices),
                        '--expected-volumes', str(expected_volumes),
                        '--force'],
                       execute=self.node().execute,
@@ -105,7 +108,7 @@ class World(object):
     def remove_vg(self) -> None:
         self.node().execute('vgremove', '-f', self.vg_name,
                             check_exit_code=False)
-        self.node().execute('pvremove', '-ff', '-y', LUN,
+        self.node().execute('pvremove', '-ff', '-y', *self.devices,
                             check_exit_code=False)
 
     def make_driver(self, host: str = CINDER_NODE, service_host=None,
@@ -307,7 +310,7 @@ class World(object):
     def lvs(self, host: str = CINDER_NODE) -> dict:
         """{lv name: report} read on *host* (a reader config)."""
         from cinder_shared_lvm import lvm
-        reader = lvm.SharedLVM(self.vg_name, [LUN], role=lvm.READER,
+        reader = lvm.SharedLVM(self.vg_name, self.devices, role=lvm.READER,
                                executor=self.node(host).execute,
                                check_vg=False)
         return {lv['name']: lv for lv in reader.list_lvs()}
