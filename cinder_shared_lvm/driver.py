@@ -1143,6 +1143,12 @@ class SharedLVMDriver(manage.ManageMixin, driver.VolumeDriver):
             return False
         return True
 
+    def _same_backend(self, host: dict) -> bool:
+        """True when *host* (host@backend#pool) is this backend."""
+        target = volume_utils.extract_host((host or {}).get('host') or '',
+                                           'backend')
+        return target == volume_utils.extract_host(self.host, 'backend')
+
     def _same_vg(self, host: dict) -> bool:
         info = ((host or {}).get('capabilities') or {}).get(
             'location_info') or ''
@@ -1154,9 +1160,19 @@ class SharedLVMDriver(manage.ManageMixin, driver.VolumeDriver):
     @pools.routed
     @_lvm_errors
     def migrate_volume(self, context, volume, host):
-        """Same VG (by UUID): the LV stays where it is; else generic copy."""
+        """Same VG (by UUID): the LV stays where it is; else generic copy.
+
+        Another pool of this backend is another VG: Cinder's generic
+        migration copies the data (attaching both LVs on this host), so
+        the volume must be detached, or the copy would not be consistent.
+        """
         self._vg_uuid()
         if not self._same_vg(host):
+            if self.router is not None and self._same_backend(host):
+                policy.check_not_attached(
+                    'migrate to another pool', self._fresh(volume),
+                    'a copy between pools of a volume in use would not be '
+                    'consistent')
             return False, None
         LOG.info('Volume %s migrates to %s, which manages the same VG %s: '
                  'nothing to copy', volume.id, host.get('host'),
@@ -1166,7 +1182,14 @@ class SharedLVMDriver(manage.ManageMixin, driver.VolumeDriver):
     @_lvm_errors
     def update_migrated_volume(self, context, volume, new_volume,
                                original_volume_status):
-        """Give the migrated LV the original volume's name when we can."""
+        """Give the migrated LV the original volume's name when we can.
+
+        The LV is the new volume's, in the new volume's pool.
+        """
+        pool = self.pool_driver(new_volume)
+        if pool is not self:
+            return pool.update_migrated_volume(context, volume, new_volume,
+                                               original_volume_status)
         keep = {'_name_id': new_volume._name_id or new_volume.id,
                 'provider_location': new_volume.provider_location}
         if original_volume_status != 'available':

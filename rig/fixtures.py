@@ -70,7 +70,7 @@ def rig(rig_hosts):
     """A running rig shared by the whole session; torn down at the end."""
     # NOTE: a second, small shared LUN (/dev/vdb on every host) for the
     # tests of several VGs as pools (tests/functional/test_pools.py).
-    r = boot_rig(hosts=rig_hosts, extra_luns=('4G',))
+    r = boot_rig(hosts=rig_hosts, extra_luns=('12G',))
     try:
         yield r
     finally:

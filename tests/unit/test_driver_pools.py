@@ -148,3 +148,47 @@ def test_manageable_volumes_come_from_every_pool(drv, vgs):
     assert [(e['reference']['source-name'], e['extra_info'])
             for e in entries] == [('legacy-a', 'pool vga'),
                                   ('legacy-b', 'pool vgb')]
+
+
+def _host_of(vg, drv):
+    stats = drv.get_volume_stats(refresh=True)
+    pool, = [p for p in stats['pools'] if p['pool_name'] == vg]
+    return {'host': HOST % vg, 'capabilities': pool}
+
+
+def test_migration_to_another_pool_is_cinders_copy(drv, executor, vgs,
+                                                   make_volume):
+    vgs['vga'].add_lv(VOL, GiB)
+    target = _host_of('vgb', drv)
+    executor.reset()
+    moved = drv.migrate_volume(None, make_volume(host=HOST % 'vga'),
+                               target)
+    assert moved == (False, None)
+    assert [c for c in executor.commands if fakes.is_metadata_write(c)] == []
+
+
+def test_migration_to_another_pool_is_refused_while_attached(
+        drv, executor, vgs, make_volume):
+    vgs['vga'].add_lv(VOL, GiB)
+    target = _host_of('vgb', drv)
+    with pytest.raises(exc.OperationRefused, match='attached to cmp1'):
+        drv.migrate_volume(None, make_volume(host=HOST % 'vga',
+                                             attached_to=['cmp1']), target)
+
+
+def test_migration_within_the_pool_keeps_the_lv(drv, vgs, make_volume):
+    vgs['vga'].add_lv(VOL, GiB)
+    target = _host_of('vga', drv)
+    assert drv.migrate_volume(None, make_volume(host=HOST % 'vga'),
+                              target) == (True, None)
+
+
+def test_the_migrated_lv_is_renamed_in_the_new_pool(drv, executor, vgs,
+                                                    make_volume):
+    vgs['vgb'].add_lv(VOL2, GiB)
+    original = make_volume(host=HOST % 'vga')
+    new = make_volume(id=fake.VOLUME2_ID, host=HOST % 'vgb')
+    assert drv.update_migrated_volume(None, original, new, 'available') == {
+        '_name_id': None, 'provider_location': None}
+    renames = [c for c in executor.commands if c[0] == 'lvrename']
+    assert renames == [('lvrename', 'vgb', VOL2, VOL)]
