@@ -51,7 +51,10 @@ def services_rig_state():
     if state:
         yield state
         return
-    rig = rigfixtures.boot_rig(hosts=('cinder-node', 'compute-1'))
+    # NOTE: two small extra shared LUNs (/dev/vdb, /dev/vdc) for the
+    # backend with several VGs (test_pools_services.py).
+    rig = rigfixtures.boot_rig(hosts=('cinder-node', 'compute-1'),
+                               extra_luns=('6G', '6G'))
     try:
         yield rig.state_file
     finally:

@@ -144,11 +144,13 @@ class Stack(object):
     :param backup: cinder-backup with the posix driver, launched by
                    ``tests.services.rig_backup`` (see doc/source/backup.rst)
     :param cinder: False starts only the database and Keystone/Glance
+    :param pools: {VG: device}: the backend spans these VGs, one pool
+                  each (``shared_lvm_volume_groups``), instead of *vg*
     """
 
     def __init__(self, rig_state, vg='svcvg', devices=('/dev/vda',),
                  db='auto', progress=None, workdir=None, keystone=False,
-                 glance=False, backup=False, cinder=True):
+                 glance=False, backup=False, cinder=True, pools=None):
         if glance and not keystone:
             raise StackError('Glance needs Keystone here')
         if keystone and db == 'sqlite':
@@ -162,6 +164,7 @@ class Stack(object):
         self.glance = None
         self.vg = vg
         self.devices = list(devices)
+        self.pools = dict(pools or {})
         self.db = 'mariadb' if keystone else db
         self.progress = progress or (lambda line: None)
         self.dir = workdir or tempfile.mkdtemp(prefix='cslvm-services-')
@@ -464,11 +467,14 @@ class Stack(object):
                 'volume_driver': 'cinder_shared_lvm.driver.SharedLVMDriver',
                 'volume_backend_name': BACKEND,
                 'shared_lvm_volume_group': self.vg,
-                'shared_lvm_devices': ','.join(self.devices),
+                'shared_lvm_devices': ','.join(
+                    list(self.pools.values()) or self.devices),
                 'shared_lvm_executor': 'rig.remote_execute.execute',
                 'volume_clear': 'none',
             },
         }
+        if self.pools:
+            conf[BACKEND]['shared_lvm_volume_groups'] = ','.join(self.pools)
         del conf['DEFAULT']['log_file']
         # NOTE: cinder-api looks for /etc/cinder/resource_filters.json;
         # without it name filters are silently ignored
