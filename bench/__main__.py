@@ -64,6 +64,17 @@ def machine() -> dict:
     return info
 
 
+def _section(results: dict, key: str, run) -> None:
+    """results[key] = run(); a failure is recorded there and the other
+    sections still run."""
+    try:
+        results[key] = run()
+    except Exception as err:  # noqa
+        import traceback
+        traceback.print_exc()
+        results[key] = {'error': '%s: %s' % (type(err).__name__, err)}
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog='python -m bench')
     parser.add_argument('--quick', action='store_true',
@@ -90,37 +101,18 @@ def main(argv=None) -> int:
         progress('metadata-only LVM on a loop device')
         points = (10, 1000, 5000) if args.quick else (
             10, 1000, 2000, 5000, 10000, 20000, 30000, 40000)
-        try:
-            results['host'] = hostlvm.run(points=points,
-                                          rounds=3 if args.quick else 7,
-                                          progress=progress)
-        except Exception as err:  # noqa
-            import traceback
-            traceback.print_exc()
-            results['host_error'] = 'host: %s: %s' % (type(err).__name__,
-                                                      err)
+        _section(results, 'host', lambda: hostlvm.run(
+            points=points, rounds=3 if args.quick else 7, progress=progress))
         from bench import pools
         per_pool = 1000 if args.quick else 10000
         progress('%d VGs of %d LVs against one of %d' % (
             pools.POOLS, per_pool, pools.POOLS * per_pool))
-        try:
-            results['pools'] = pools.run(per_pool=per_pool,
-                                         rounds=3 if args.quick else 5,
-                                         progress=progress)
-        except Exception as err:  # noqa
-            import traceback
-            traceback.print_exc()
-            results['pools'] = {'error': '%s: %s' % (type(err).__name__,
-                                                     err)}
+        _section(results, 'pools', lambda: pools.run(
+            per_pool=per_pool, rounds=3 if args.quick else 5,
+            progress=progress))
         from bench import profile
         progress('profile of N=1 on the loop device')
-        try:
-            results['profile'] = profile.run(progress=progress)
-        except Exception as err:  # noqa
-            import traceback
-            traceback.print_exc()
-            results['profile'] = {'error': '%s: %s' % (
-                type(err).__name__, err)}
+        _section(results, 'profile', lambda: profile.run(progress=progress))
     if not args.skip_rig:
         from bench import rigbench
         progress('rig')

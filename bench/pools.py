@@ -27,8 +27,6 @@ raw LVM on loop devices (metadata only), in one interleaved run:
   against 16 parallel ``lvcreate`` in the one 40,000-LV VG: creates/s.
 """
 
-import threading
-import time
 import uuid
 
 from bench import hostlvm
@@ -47,9 +45,10 @@ class _VG(object):
         self.name = self.host.vg
         self.config = self.host.config
 
-    def lvm(self, command, *args, config=None):
+    def lvm(self, command, *args, config=None, check_exit_code=True):
         return hostlvm.processutils.execute(
-            command, '--config', config or self.config, *args)
+            command, '--config', config or self.config, *args,
+            check_exit_code=check_exit_code)
 
     def cycle(self, config=None):
         """Seconds of one lvcreate and of one lvremove."""
@@ -66,26 +65,16 @@ def _parallel_creates(targets) -> float:
     """Wall seconds of one lvcreate per (vg) in *targets*, all at once;
     the LVs are removed afterwards (untimed)."""
     names = [(vg, 'par-%s' % uuid.uuid4().hex[:10]) for vg in targets]
-    errors = []
-
-    def create(vg, name):
-        try:
-            vg.lvm('lvcreate', '-n', name, '-L', '4m', '-an', '-Zn',
-                   '--setautoactivation', 'n', '--yes', vg.name)
-        except Exception as err:  # noqa
-            errors.append(err)
-    threads = [threading.Thread(target=create, args=pair) for pair in names]
-    t0 = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    wall = time.perf_counter() - t0
-    for vg, name in names:
-        vg.lvm('lvremove', '-f', '%s/%s' % (vg.name, name))
-    if errors:
-        raise errors[0]
-    return wall
+    try:
+        return timing.parallel([
+            lambda vg=vg, name=name: vg.lvm(
+                'lvcreate', '-n', name, '-L', '4m', '-an', '-Zn',
+                '--setautoactivation', 'n', '--yes', vg.name)
+            for vg, name in names])
+    finally:
+        for vg, name in names:
+            vg.lvm('lvremove', '-f', '%s/%s' % (vg.name, name),
+                   check_exit_code=False)
 
 
 def run(per_pool=10000, rounds=5, parallel=16, progress=print) -> dict:

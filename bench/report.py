@@ -134,6 +134,9 @@ def render(r: dict) -> str:
     for key in ('rig_error', 'host_error'):
         if r.get(key):
             errors.append(r[key])
+    errors += ['%s: %s' % (key, r[key]['error'])
+               for key in ('host', 'pools', 'profile')
+               if isinstance(r.get(key), dict) and 'error' in r[key]]
     if errors:
         text.append('Sections that failed in this run:\n\n' + ''.join(
             '* %s\n' % e for e in errors) + '\n')

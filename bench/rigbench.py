@@ -23,7 +23,6 @@ import json
 import os
 import random
 import shlex
-import threading
 import time
 import uuid
 
@@ -160,14 +159,14 @@ class RigBench(object):
         for n in levels:
             def drv_batch(i, n=n):
                 vols = [self.world.volume(size=1) for _ in range(n)]
-                return self._parallel(
+                return timing.parallel(
                     [lambda v=v: (self.drv.create_volume(v),
                                   self.drv.delete_volume(v))
                      for v in vols])
 
             def raw_batch(i, n=n):
                 names = ['raw-%s' % uuid.uuid4().hex[:10] for _ in range(n)]
-                return self._parallel(
+                return timing.parallel(
                     [lambda x=x: (
                         self.lvm('lvcreate', '-n', x, '-L', '1g', '-an',
                                  '-Zn', '--setautoactivation', 'n', '--yes',
@@ -192,26 +191,6 @@ class RigBench(object):
                                              res['raw_ops_per_s'],
                                              res['ratio_throughput']))
         return out
-
-    @staticmethod
-    def _parallel(funcs):
-        errors = []
-
-        def run(f):
-            try:
-                f()
-            except Exception as err:  # noqa
-                errors.append(err)
-        threads = [threading.Thread(target=run, args=(f,)) for f in funcs]
-        t0 = time.perf_counter()
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        wall = time.perf_counter() - t0
-        if errors:
-            raise errors[0]
-        return wall
 
     # -- section 6: copy throughput -----------------------------------------
 

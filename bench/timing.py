@@ -19,6 +19,7 @@ same run, never across runs.
 
 import random
 import statistics
+import threading
 import time
 
 
@@ -54,3 +55,25 @@ def summary(samples: list) -> dict:
 
 def ratio(num: list, den: list) -> float:
     return round(statistics.median(num) / statistics.median(den), 3)
+
+
+def parallel(funcs) -> float:
+    """Wall seconds of running every callable of *funcs* at once, each in
+    a thread of its own; the first error is raised after all finish."""
+    errors = []
+
+    def run(func):
+        try:
+            func()
+        except Exception as err:  # noqa
+            errors.append(err)
+    threads = [threading.Thread(target=run, args=(f,)) for f in funcs]
+    t0 = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    wall = time.perf_counter() - t0
+    if errors:
+        raise errors[0]
+    return wall
