@@ -69,9 +69,12 @@ def tempest_conf(stack, workdir: str) -> dict:
                      'region': cloud.REGION,
                      'v3_endpoint_type': 'public'},
         'identity-feature-enabled': {'api_v3': 'true'},
+        # NOTE: horizon defaults to true in tempest; unset, the dashboard
+        # scenario tries to log in to a Horizon that is not there.
         'service_available': {'cinder': 'true', 'glance': 'true',
                               'nova': 'false', 'neutron': 'false',
-                              'swift': 'false', 'barbican': 'false'},
+                              'swift': 'false', 'barbican': 'false',
+                              'horizon': 'false'},
         # NOTE: cinder 29 enforces scope and the new policy defaults.
         'enforce_scope': {'cinder': 'true'},
         'volume': {'catalog_type': 'block-storage',
