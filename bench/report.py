@@ -177,13 +177,20 @@ def _pools_table(pl: dict) -> str:
                'only' % (pl['pools'], pl['lvs_per_pool'])),
               ('pool_all_filter', 'the same, filter admits all %d devices'
                % pl['pools']),
-              ('one_vg', 'one VG of %d LVs' % pl['lvs_one_vg']))
+              ('one_vg', 'one VG of %d LVs' % pl['lvs_one_vg']),
+              ('driver_pools', 'driver: backend over the %d VGs'
+               % pl['pools']),
+              ('driver_one_vg', 'driver: backend on the one VG'))
     rows = [[label, _s(pl[key]['lvcreate']), _s(pl[key]['lvremove']),
-             pl[key]['create_ratio_to_10_lvs']] for key, label in labels]
+             pl[key]['create_ratio_to_10_lvs']] for key, label in labels
+            if key in pl]
     rows += [['%d parallel lvcreate: %s' % (pl['parallel'], label),
               _s(pl[key]), '-', '%.1f creates/s' % pl[key]['creates_per_s']]
-             for key, label in (('parallel_pools', 'spread over the VGs'),
-                                ('parallel_one_vg', 'one VG'))]
+             for key, label in (
+                 ('parallel_pools', 'spread over the VGs'),
+                 ('parallel_one_vg', 'one VG'),
+                 ('parallel_driver_pools', 'driver, spread over the VGs'),
+                 ('parallel_driver_one_vg', 'driver, one VG')) if key in pl]
     return _table('Several VGs against one, raw LVM on loop devices '
                   '(median seconds; parallel pools / one VG: x%.2f)'
                   % pl['ratio_parallel_pools_to_one_vg'],
