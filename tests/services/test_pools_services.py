@@ -15,10 +15,12 @@
 ``shared_lvm_volume_groups = svcpa, svcpb`` on the rig's extra LUNs
 /dev/vdb and /dev/vdc: ``cinder get-pools`` shows both pools, the
 scheduler's creates land in both, each volume's LV is in the VG of the
-pool in its host, and a clone may cross pools.
+pool in its host, a clone may cross pools, and ``cinder migrate`` to the
+other pool moves the data (Cinder's generic copy, then the rename).
 """
 
 import io
+import os
 import re
 import time
 
@@ -49,6 +51,46 @@ def _wait(stack, vid, want, timeout=300):
         assert not (info.get('status') or '').startswith('error'), info
         assert time.monotonic() < deadline, (vid, want, info)
         time.sleep(2)
+
+
+def _lv_sha256(node, vg, lv, mib=4, data=None):
+    """sha256 of the LV's first *mib* MiB (written first if *data*), read
+    on cinder-node while the volume is available and nobody attaches it.
+    """
+    ref = '%s/%s' % (vg, lv)
+    node.execute('lvchange', '-ay', '--yes', ref)
+    try:
+        if data is not None:
+            node.execute('dd', 'of=/dev/%s' % ref, 'bs=1M', 'oflag=direct',
+                         'conv=fsync,notrunc', process_input=data)
+        out, _err = node.shell('dd if=/dev/%s bs=1M count=%d iflag=direct '
+                               '2>/dev/null | sha256sum' % (ref, mib))
+        return out.split()[0]
+    finally:
+        node.execute('lvchange', '-an', '--yes', ref)
+
+
+def _migrate_to_the_other_pool(stack, node, vid, host) -> str:
+    """cinder migrate to the backend's other pool (Cinder's generic copy,
+    then the rename); the data must follow. :returns: the new VG."""
+    old = host.split('#')[1]
+    new, = set(POOLS) - {old}
+    lv = 'volume-%s' % vid
+    before = _lv_sha256(node, old, lv, data=os.urandom(4 << 20))
+    stack.cli('migrate', vid, '%s#%s' % (HOST, new))
+    deadline = time.monotonic() + 600
+    while True:
+        info = stackmod.parse_show(stack.cli('show', vid).stdout)
+        state = info.get('migration_status')
+        if state == 'success' and info.get('status') == 'available':
+            break
+        assert state not in ('error', None) or time.monotonic() < deadline, \
+            info
+        assert state != 'error', info
+        time.sleep(3)
+    assert info['os-vol-host-attr:host'] == '%s#%s' % (HOST, new)
+    assert _lv_sha256(node, new, lv) == before
+    return new
 
 
 def _pool_names(stack):
@@ -92,6 +134,11 @@ def test_one_backend_two_vgs_two_pools(services_rig_state):
             want = {'volume-%s' % vid for vid, h in hosts.items()
                     if h == '%s#%s' % (HOST, vg)}
             assert _lv_names(node, vg) == want
+        moved = _migrate_to_the_other_pool(stack, node, ids[0],
+                                           hosts[ids[0]])
+        for vg in POOLS:
+            assert ('volume-%s' % ids[0] in _lv_names(node, vg)) == (
+                vg == moved)
         for vid in ids:
             stack.cli('delete', vid)
         for vid in ids:
