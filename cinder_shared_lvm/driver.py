@@ -1046,8 +1046,13 @@ class SharedLVMDriver(manage.ManageMixin, driver.VolumeDriver):
 
     @_lvm_errors
     def validate_connector(self, connector) -> None:
-        """Refuse a host that does not report our VG (contract.rst)."""
-        policy.check_connector(connector, self.vg_name, self._vg_uuid())
+        """Refuse a host that does not report our VG (contract.rst).
+
+        With several pools the volume is not known here: the host must see
+        every VG of the backend.
+        """
+        for pool in (self.pool_drivers.values() or [self]):
+            policy.check_connector(connector, pool.vg_name, pool._vg_uuid())
 
     @pools.routed
     @_lvm_errors

@@ -192,3 +192,11 @@ def test_the_migrated_lv_is_renamed_in_the_new_pool(drv, executor, vgs,
         '_name_id': None, 'provider_location': None}
     renames = [c for c in executor.commands if c[0] == 'lvrename']
     assert renames == [('lvrename', 'vgb', VOL2, VOL)]
+
+
+def test_a_connector_must_see_every_vg_of_the_backend(drv):
+    both = {'host': 'cmp1', 'shared_lvm_vgs': ['UUID-vga', 'UUID-vgb']}
+    drv.validate_connector(both)
+    with pytest.raises(exc.SharedLVMDriverError, match='vgb'):
+        drv.validate_connector({'host': 'cmp1',
+                                'shared_lvm_vgs': ['UUID-vga']})
