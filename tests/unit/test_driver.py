@@ -50,8 +50,15 @@ def lvcreate(name, size, *extra):
 
 
 def dd(src, dst, count, bs='1M'):
+    """A clear: zeros from /dev/zero, O_DIRECT writes (datapath._dd)."""
     return ('dd', 'if=%s' % src, 'of=%s' % dst, 'count=%d' % count,
-            'bs=%s' % bs, 'iflag=count_bytes', 'conv=fdatasync')
+            'bs=%s' % bs, 'iflag=count_bytes', 'oflag=direct')
+
+
+def copy_dd(src, dst, count, bs='1M'):
+    """A copy between LVs: O_DIRECT on both sides (datapath.copy)."""
+    return ('dd', 'if=%s' % src, 'of=%s' % dst, 'count=%d' % count,
+            'bs=%s' % bs, 'iflag=count_bytes,direct', 'oflag=direct')
 
 
 def path(lv):
@@ -415,7 +422,7 @@ def test_clone_copies_source_size_into_larger_target(drv, executor, fake_vg,
         lvs(VG + '/' + SRC), vgs(VG),
         lvcreate(VOL, '2g', '--addtag', 'cslvm-incomplete'),
         *activate(VG + '/' + SRC), *activate(VG + '/' + VOL),
-        dd(path(SRC), path(VOL), GiB),
+        copy_dd(path(SRC), path(VOL), GiB),
         deactivate(VG + '/' + VOL), deactivate(VG + '/' + SRC),
         ('lvchange', '--deltag', 'cslvm-incomplete', VG + '/' + VOL)]
 

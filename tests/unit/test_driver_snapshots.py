@@ -19,7 +19,8 @@ import pytest
 from cinder_shared_lvm import driver_exception as exc
 from tests.unit import fakes
 from tests.unit.fakes import deactivate, lvs, vgs
-from tests.unit.test_driver import activate, dd, lvcreate, path, writes
+from tests.unit.test_driver import activate, copy_dd, dd, lvcreate, path
+from tests.unit.test_driver import writes
 
 VG = 'cinder-shared'
 GiB = fakes.GiB
@@ -95,7 +96,7 @@ def test_create_copy_snapshot(make_driver, executor, volume, make_snapshot):
         lvcreate(SNAP, '1g', '--addtag', 'shared_lvm_snapshot_copy',
                  '--addtag', 'cslvm-incomplete'),
         *activate(ref(VOL)), *activate(ref(SNAP)),
-        dd(path(VOL), path(SNAP), GiB),
+        copy_dd(path(VOL), path(SNAP), GiB),
         deactivate(ref(SNAP)), deactivate(ref(VOL)),
         ('lvchange', '--deltag', 'cslvm-incomplete', ref(SNAP))]
 
@@ -188,7 +189,7 @@ def test_volume_from_cow_snapshot(drv, executor, cow_family, make_volume,
         lvs(ref(SNAP)), vgs(VG),
         lvcreate(NEW, '2g', '--addtag', 'cslvm-incomplete'),
         *activate(ref(SNAP), exclusive=True), *activate(ref(NEW)),
-        dd(path(SNAP), path(NEW), GiB),
+        copy_dd(path(SNAP), path(NEW), GiB),
         # the family goes down with its origin
         deactivate(ref(NEW)), deactivate(ref(VOL)),
         ('lvchange', '--deltag', 'cslvm-incomplete', ref(NEW))]
@@ -264,7 +265,7 @@ def test_revert_copy_snapshot_copies_back(drv, executor, ctx, copy_snapshot,
     drv.revert_to_snapshot(ctx, vol, make_snapshot(vol))
     assert executor.commands == [
         lvs(ref(SNAP)), lvs(ref(VOL)), *activate(ref(SNAP)),
-        *activate(ref(VOL)), dd(path(SNAP), path(VOL), GiB),
+        *activate(ref(VOL)), copy_dd(path(SNAP), path(VOL), GiB),
         deactivate(ref(VOL)), deactivate(ref(SNAP))]
     assert writes(executor) == []
 
