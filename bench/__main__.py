@@ -124,7 +124,8 @@ def main(argv=None) -> int:
             else:
                 results['rig'] = rigbench.run(
                     progress, sizes=(10, 1000, 5000), rounds=3,
-                    levels=(1, 4, 16), fio_runtime=5, fio_rounds=2)
+                    levels=(1, 4, 16), fio_runtime=5, fio_rounds=2,
+                    copy_gb=4)
         except Exception as err:  # noqa
             import traceback
             traceback.print_exc()

@@ -875,8 +875,9 @@ class SharedLVMDriver(manage.ManageMixin, driver.VolumeDriver):
         LOG.info('Creating COW snapshot %(snap)s of %(lv)s (%(mb)d MiB '
                  'store)', {'snap': snap_lv, 'lv': volume.name,
                             'mb': size_mb})
-        self.vg.create_lv_snapshot(snap_lv, volume.name,
-                                   size_str='%dm' % size_mb)
+        self.vg.create_lv_snapshot(
+            snap_lv, volume.name, size_str='%dm' % size_mb,
+            chunk_size=self.configuration.shared_lvm_snapshot_chunk_size)
 
     def _create_copy_snapshot(self, snapshot, volume, snap_lv: str,
                               what: str) -> None:

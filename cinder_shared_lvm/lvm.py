@@ -116,6 +116,18 @@ def validate_tag(tag: str) -> str:
     return tag
 
 
+_CHUNK_RE = re.compile(r'^(4|8|16|32|64|128|256|512)k\Z')
+
+
+def validate_chunk_size(value: str) -> str:
+    """A COW chunk size LVM accepts: a power of two from 4k to 512k."""
+    if not isinstance(value, str) or not _CHUNK_RE.match(value):
+        raise exception.InvalidSize(size=value, name='a snapshot chunk',
+                                    reason='use a power of two from 4k to '
+                                           '512k')
+    return value
+
+
 def _quote(value: str) -> str:
     return '"%s"' % value.replace('\\', '\\\\').replace('"', '\\"')
 
@@ -440,8 +452,13 @@ class SharedLVM(brick_lvm.LVM):
 
     def create_lv_snapshot(self, name: str, source_lv_name: str,
                            lv_type='default', size_str: Optional[str] = None,
-                           tags: tuple = ()) -> None:
-        """Create a thick COW snapshot of *source_lv_name*."""
+                           tags: tuple = (),
+                           chunk_size: Optional[str] = None) -> None:
+        """Create a thick COW snapshot of *source_lv_name*.
+
+        :param chunk_size: ``lvcreate -c`` (e.g. ``'64k'``); LVM's default
+                           (4k) when None
+        """
         if size_str is None:
             lv = self.get_lv(source_lv_name)
             if lv is None:
@@ -449,6 +466,8 @@ class SharedLVM(brick_lvm.LVM):
                                            lv=source_lv_name)
             size_str = '%db' % lv['size_bytes']
         args = ['-s', '-n', validate_name(name), '-L', size_str]
+        if chunk_size:
+            args += ['-c', validate_chunk_size(chunk_size)]
         for tag in tags:
             args += ['--addtag', validate_tag(tag)]
         # NOTE: LVM 2.03.16 refuses --setautoactivation with -s ("Option

@@ -78,8 +78,9 @@ def _recreate(drv, volume, snapshot, snap_lv: str) -> None:
         drv._create_cow_snapshot(snapshot, volume, snap_lv,
                                  check_space=False)
     except Exception as err:
-        command = 'lvcreate -s -n %s -L %dm %s' % (
+        command = 'lvcreate -s -n %s -L %dm -c %s %s' % (
             snap_lv, drv._cow_size_mb(snapshot.volume_size),
+            drv.configuration.shared_lvm_snapshot_chunk_size,
             drv.vg.lv_ref(volume.name))
         _mark_snapshot_error(snapshot)
         raise exc.RevertIncomplete(

@@ -110,6 +110,7 @@ FIELDS = P(r'[a-z_]+(?:\x2c[a-z_]+)*')   # report columns
 # lvm.SharedLVM.delete_unless_origin's selection: one LV by name, never
 # an origin (an origin's lvremove would remove its snapshots too).
 LV_UNLESS_ORIGIN = P(r'lv_name="%s"\x20&&\x20lv_role!=\{origin\}' % _LV)
+CHUNK = P(r'(?:4|8|16|32|64|128|256|512)k')   # COW chunk size
 YES_NO = P(r'y|n')
 ACTIVATE = P(r'-a(?:y|ey|n)')
 
@@ -154,7 +155,7 @@ LVM_SHAPES = (
     (WRITER, 'lvcreate', ('-n', LV, '-L', SIZE, Rep(('--addtag', TAG), 0, 4),
                           '-an', '-Zn', '--setautoactivation', 'n', '--yes',
                           P('{vg}'))),
-    (WRITER, 'lvcreate', ('-s', '-n', LV, '-L', SIZE,
+    (WRITER, 'lvcreate', ('-s', '-n', LV, '-L', SIZE, Opt('-c', CHUNK),
                           Rep(('--addtag', TAG), 0, 4), '--yes', LV_REF)),
     (WRITER, 'lvremove', ('-f', LV_REF)),
     (WRITER, 'lvremove', ('-f', '--select', LV_UNLESS_ORIGIN, P('{vg}'))),

@@ -236,7 +236,7 @@ def test_revert_whose_recreate_fails_says_how_to_restore(
     with mock.patch.object(type(snap), 'save') as save:
         with pytest.raises(exc.RevertIncomplete) as err:
             drv.revert_to_snapshot(ctx, vol, snap)
-    assert 'lvcreate -s -n %s -L 1035m %s' % (SNAP, ref(VOL)) in str(
+    assert 'lvcreate -s -n %s -L 1035m -c 64k %s' % (SNAP, ref(VOL)) in str(
         err.value)
     assert snap.status == 'error' and save.called
     assert executor.names().count('lvcreate') == 2      # tried twice

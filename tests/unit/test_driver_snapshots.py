@@ -37,7 +37,8 @@ def ref(lv):
 def cow_lvcreate(size):
     # NOTE: no --setautoactivation: LVM refuses it with -s; a snapshot is
     # activated with its origin, which has autoactivation off.
-    return ('lvcreate', '-s', '-n', SNAP, '-L', size, '--yes', ref(VOL))
+    return ('lvcreate', '-s', '-n', SNAP, '-L', size, '-c', '64k', '--yes',
+            ref(VOL))
 
 
 @pytest.fixture
@@ -278,3 +279,13 @@ def test_revert_refused_while_attached(drv, executor, ctx, make_volume,
     with pytest.raises(exc.OperationRefused, match='Detach'):
         drv.revert_to_snapshot(ctx, vol, make_snapshot(vol))
     assert executor.commands == []
+
+
+def test_cow_snapshot_takes_the_configured_chunk_size(make_driver, executor,
+                                                      fake_vg, make_volume,
+                                                      make_snapshot):
+    drv = make_driver(shared_lvm_snapshot_chunk_size='512k')
+    fake_vg.add_lv(VOL, GiB)
+    drv.create_snapshot(make_snapshot(make_volume()))
+    create, = [c for c in executor.commands if c[:2] == ('lvcreate', '-s')]
+    assert create[create.index('-c') + 1] == '512k'

@@ -304,6 +304,23 @@ def test_create_snapshot_with_size(fake, writer):
         'cinder', '--yes', VG + '/volume-1')]
 
 
+def test_create_snapshot_with_a_chunk_size(fake, writer):
+    writer.create_lv_snapshot('_snapshot-1', 'volume-1', size_str='2g',
+                              chunk_size='64k')
+    assert fake.commands == [(
+        'lvcreate', '-s', '-n', '_snapshot-1', '-L', '2g', '-c', '64k',
+        '--yes', VG + '/volume-1')]
+
+
+@pytest.mark.parametrize('chunk', ['3k', '1m', '1024k', '64K', '64k;id',
+                                   '-64k', '', 64])
+def test_a_bad_chunk_size_runs_nothing(fake, writer, chunk):
+    with pytest.raises(exception.InvalidSize):
+        writer.create_lv_snapshot('_snapshot-1', 'volume-1', size_str='2g',
+                                  chunk_size=chunk or '0k')
+    assert fake.calls == []
+
+
 def test_create_snapshot_sized_like_its_origin(fake, writer):
     fake.add(('lvs',), ('  volume-1|u|%d|-wi-------||\n' % GIB, ''))
     writer.create_lv_snapshot('_snapshot-1', 'volume-1')
