@@ -205,7 +205,10 @@ def test_detach_and_attach_lun(rig):  # noqa: F811
     host.detach_lun()
     try:
         out, _ = host.execute('sh', '-c', 'cat /sys/block/vd*/serial; true')
-        assert 'SHAREDLUN' not in out
+        # NOTE: the session rig also has a second LUN, serial SHAREDLUN2,
+        # which stays: only the first one (serial SHAREDLUN) is detached.
+        assert 'SHAREDLUN' not in out.split()
+        assert 'SHAREDLUN2' in out.split()
     finally:
         host.attach_lun()
     assert host.device_for_serial() == '/dev/vda'

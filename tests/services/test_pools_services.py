@@ -16,7 +16,7 @@
 /dev/vdb and /dev/vdc: ``cinder get-pools`` shows both pools, the
 scheduler's creates land in both, each volume's LV is in the VG of the
 pool in its host, a clone may cross pools, and ``cinder migrate`` to the
-other pool moves the data (Cinder's generic copy, then the rename).
+other pool moves the data (the driver's own copy, then the old LV goes).
 """
 
 import io
@@ -71,8 +71,8 @@ def _lv_sha256(node, vg, lv, mib=4, data=None):
 
 
 def _migrate_to_the_other_pool(stack, node, vid, host) -> str:
-    """cinder migrate to the backend's other pool (Cinder's generic copy,
-    then the rename); the data must follow. :returns: the new VG."""
+    """cinder migrate to the backend's other pool (the driver copies the
+    LV into the other VG); the data must follow. :returns: the new VG."""
     old = host.split('#')[1]
     new, = set(POOLS) - {old}
     lv = 'volume-%s' % vid

@@ -156,14 +156,31 @@ def _host_of(vg, drv):
     return {'host': HOST % vg, 'capabilities': pool}
 
 
-def test_migration_to_another_pool_is_cinders_copy(drv, executor, vgs,
-                                                   make_volume):
+def test_migration_to_another_pool_copies_then_removes(drv, executor,
+                                                       vgs, make_volume):
+    """The driver moves the LV itself: same name in the other VG, a copy
+    through its executor, then the old LV goes."""
     vgs['vga'].add_lv(VOL, GiB)
     target = _host_of('vgb', drv)
     executor.reset()
     moved = drv.migrate_volume(None, make_volume(host=HOST % 'vga'),
                                target)
-    assert moved == (False, None)
+    assert moved == (True, None)
+    creates = [c for c in executor.commands if c[0] == 'lvcreate']
+    assert [(c[2], c[-1]) for c in creates] == [(VOL, 'vgb')]
+    copy, = [c for c in executor.commands if c[0] == 'dd']
+    assert copy[1:3] == ('if=/dev/vga/' + VOL, 'of=/dev/vgb/' + VOL)
+    assert executor.commands[-1] == fakes.remove_unless_origin('vga', VOL)
+    assert VOL not in vgs['vga'].lvs
+
+
+def test_migration_of_an_origin_with_snapshots_is_refused(drv, executor,
+                                                          vgs, make_volume):
+    vgs['vga'].add_lv(VOL, GiB, attr='owi-------')
+    target = _host_of('vgb', drv)
+    executor.reset()
+    with pytest.raises(exc.OperationRefused, match='snapshots'):
+        drv.migrate_volume(None, make_volume(host=HOST % 'vga'), target)
     assert [c for c in executor.commands if fakes.is_metadata_write(c)] == []
 
 
