@@ -23,7 +23,7 @@ def _points(section):
 
 
 def plot(results: dict, path: str) -> None:
-    fig, axes = plt.subplots(2, 2, figsize=(12, 9))
+    fig, axes = plt.subplots(3, 2, figsize=(12, 13))
     host = results.get('host') or {}
     rig = results.get('rig') or {}
 
@@ -105,9 +105,44 @@ def plot(results: dict, path: str) -> None:
     ax.set_ylabel('operations per second')
     ax.set_title('Concurrency on the rig')
 
+    _pools_panel(axes[2][0], results.get('pools') or {})
+    _copy_panel(axes[2][1], rig.get('copy') or {})
     fig.suptitle('cinder-shared-lvm benchmarks, %s, %s' % (
         results.get('date', '?'), results.get('machine', {}).get(
             'summary', '')), fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=90)
     plt.close(fig)
+
+
+def _pools_panel(ax, pl: dict) -> None:
+    keys = (('vg_10', '1 VG\n10 LVs'),
+            ('pool_own_filter', '1 of 4 VGs\nown dev'),
+            ('pool_all_filter', '1 of 4 VGs\nall devs'),
+            ('one_vg', '1 VG\n40k LVs'), ('driver_pools', 'driver\n4 VGs'),
+            ('driver_one_vg', 'driver\n1 VG'))
+    keys = [(k, label) for k, label in keys if k in pl]
+    if keys:
+        ax.bar(range(len(keys)),
+               [pl[k]['create_ratio_to_10_lvs'] for k, _l in keys],
+               color=['tab:grey' if k == 'vg_10' else 'tab:green'
+                      if 'pool' in k else 'tab:red' for k, _l in keys])
+        ax.set_xticks(range(len(keys)))
+        ax.set_xticklabels([label for _k, label in keys], fontsize=7)
+        ax.axhline(3, color='red', linestyle='--', label='target 3x')
+        ax.legend(fontsize=8)
+    ax.set_ylabel('lvcreate / lvcreate in a 10-LV VG')
+    ax.set_title('40,000 LVs: 4 VGs as pools against one VG')
+
+
+def _copy_panel(ax, cp: dict) -> None:
+    names = [n for n in sorted(cp) if isinstance(cp[n], dict)]
+    if names and 'error' not in cp:
+        ax.bar(range(len(names)), [cp[n]['GiBps'] for n in names],
+               color=['tab:grey' if n.startswith('raw') else 'tab:blue'
+                      for n in names])
+        ax.set_xticks(range(len(names)))
+        ax.set_xticklabels(names, fontsize=7, rotation=30)
+    ax.set_ylabel('GiB/s')
+    ax.set_title('Copies on the rig (%s GiB; grey: raw O_DIRECT dd)'
+                 % cp.get('size_gib', '?'))
