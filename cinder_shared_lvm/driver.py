@@ -451,8 +451,11 @@ class SharedLVMDriver(manage.ManageMixin, driver.VolumeDriver):
         Production never sets ``pause_hook``; tests/functional/test_races.py
         sets it on a driver instance to hold an operation at *point*.
         """
-        if self.pause_hook is not None:
-            self.pause_hook(point)
+        # NOTE: a pool's driver answers to the hook set on its router too
+        # (tests set it after setup, when the pools exist already).
+        hook = self.pause_hook or getattr(self.router, 'pause_hook', None)
+        if hook is not None:
+            hook(point)
 
     # -- stats ---------------------------------------------------------------
 
@@ -1213,13 +1216,38 @@ class SharedLVMDriver(manage.ManageMixin, driver.VolumeDriver):
             return lv
         target._create_copy(volume, volume.name, volume.size, what, decide,
                             'migrate', source=self)
+        self._pause('migrate:copied')
+        self._remove_moved(volume, target, what)
+
+    def _remove_moved(self, volume, target: 'SharedLVMDriver',
+                      what: str) -> None:
+        """Remove the old LV of a volume copied to *target*, or undo.
+
+        Between the copy's lease and this removal the family lock is free,
+        and Cinder lets an available volume be attached while it migrates
+        (unless ``--lock-volume``). ``delete_volume`` re-reads under the
+        family lock and refuses an attached volume; the guest then writes
+        the old LV, so the copy is stale: remove it and fail the
+        migration, and the volume stays where it was, intact.
+        """
         try:
             self.delete_volume(volume)
         except Exception:
-            LOG.exception('Volume %s is now in pool %s, but its old LV %s '
-                          'could not be removed; remove it by hand',
-                          volume.id, target.vg_name,
-                          self.vg.lv_ref(volume.name))
+            with excutils.save_and_reraise_exception() as ctx:
+                if self.vg.get_lv(volume.name) is None:
+                    # NOTE: lvremove reported an error but removed the LV
+                    # (e.g. a failed metadata backup afterwards): the
+                    # copy is now the only one, so keep it.
+                    ctx.reraise = False
+                    LOG.exception('Volume %s is now in pool %s; the '
+                                  'removal of its old LV %s reported an '
+                                  'error, but the LV is gone', volume.id,
+                                  target.vg_name, self.vg.lv_ref(volume.name))
+                    return
+                LOG.error('%s: the old LV %s stays (it could not be '
+                          'removed); removing the copy in pool %s',
+                          what, self.vg.lv_ref(volume.name), target.vg_name)
+                target._undo_create(volume.name, what)
 
     @_lvm_errors
     def update_migrated_volume(self, context, volume, new_volume,

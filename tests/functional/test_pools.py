@@ -23,6 +23,7 @@ import threading
 import pytest
 
 from tests.functional import inject
+from tests.functional import races
 from tests.functional import world as worldmod
 
 pytestmark = pytest.mark.functional
@@ -30,6 +31,7 @@ pytestmark = pytest.mark.functional
 POOLS = {'poola': '/dev/vda', 'poolb': '/dev/vdb'}
 BACKEND = 'pools'
 DATA_MIB = 8
+C1, C2 = races.C1, races.C2
 
 
 @pytest.fixture(scope='module')
@@ -164,3 +166,106 @@ def test_a_failed_copy_across_pools_leaves_nothing(pools):
     assert [n for n in node.dm_tables() if n.startswith('pool')] == []
     assert _checksum(w, source, 'compute-2') == data
     drv.delete_volume(source)
+
+
+def _target(w, pool):
+    """The ``host`` argument Cinder's migrate_volume gives the driver."""
+    stats = w.driver.get_volume_stats(refresh=True)
+    caps, = [p for p in stats['pools'] if p['pool_name'] == pool]
+    return {'host': '%s@%s#%s' % (worldmod.CINDER_NODE, BACKEND, pool),
+            'capabilities': caps}
+
+
+def _seed(w, vol, data):
+    with w.attached(vol, C1) as path:
+        w.write(C1, path, data.a + data.b0)
+
+
+def _settle_migration(w, single, vol, moved, data_sum):
+    """Check that the volume is whole in exactly one pool, then delete.
+
+    :param moved: the migration succeeded (Cinder then records the new
+                  pool in the volume's host)
+    :param data_sum: sha256 of the volume's first 2 MiB as it must be
+    """
+    if moved:
+        vol.host = '%s@%s#%s' % (worldmod.CINDER_NODE, BACKEND, 'poolb')
+    here, gone = ('poolb', 'poola') if moved else ('poola', 'poolb')
+    assert vol.name in single[here].lvs()
+    assert vol.name not in single[gone].lvs()
+    with w.attached(vol, C1) as path:
+        assert w.checksum(C1, path, 2) == data_sum
+    w.driver.delete_volume(vol)
+    for vg in POOLS:
+        assert 'error' not in single[vg].vgck().lower()
+    assert w.stale_dm_devices() == {}
+
+
+@pytest.mark.parametrize('offset', ['decided', 'active', 'copied'])
+def test_a_migration_racing_an_attach_keeps_the_guest_data(pools, offset):
+    """``cinder migrate`` of an available volume to the other pool while a
+    host attaches it (Cinder allows that without ``--lock-volume``).
+
+    The migration is held at *offset*: ``decided`` (it holds the family
+    lock), ``active`` (the copy's lease) or ``copied`` (the copy is
+    done, the lock free, the old LV not yet removed). Whatever wins,
+    the guest's write must be in the LV the volume keeps: either the
+    attach is refused and the volume moves, or the attach succeeds and
+    the migration fails with the copy removed.
+    """
+    w, single = pools
+    drv = w.driver
+    vol = _volume(w, 'poola')
+    drv.create_volume(vol)
+    data = races.Data('migrate-' + offset)
+    _seed(w, vol, data)
+    pause = races.Pause('migrate:' + offset, 'migrate')
+    attacher = races.Attacher(w, vol, C2, data)
+    with races.paused_drivers([drv], pause), \
+            races.Monitor(w, {vol.name: {vol.name}}) as monitor:
+        migrate, mig_out = races.start('migrate', drv.migrate_volume,
+                                       w.ctx, vol, _target(w, 'poolb'))
+        assert pause.reached.wait(races.JOIN)
+        attach, att_out = races.start('attach', attacher)
+        races.wait_or_mark(pause, [attach], [att_out])
+        pause.go.set()
+        races.join([migrate, attach])
+    assert monitor.violations == []
+    outcomes = (mig_out.describe(), att_out.describe())
+    print('migration racing an attach at %s: %s' % (offset,
+                                                    '; '.join(outcomes)))
+    # Exactly one of the two wins; never both (the guest would write an
+    # LV the volume no longer has), never neither.
+    assert (mig_out.error is None) != (att_out.error is None), outcomes
+    if offset == 'active':
+        assert att_out.error is not None, outcomes
+    if offset == 'copied':
+        assert mig_out.error is not None, outcomes
+    if att_out.error is None:
+        assert attacher.read_a == worldmod.sha256(data.a)
+        w.detach(vol, C2)
+    _settle_migration(w, single, vol, mig_out.error is None,
+                      data.sum_b1 if att_out.error is None else data.sum_b0)
+
+
+@pytest.mark.parametrize('command,after', [('lvchange', 2), ('lvremove', 0)])
+def test_a_migration_that_fails_mid_step_keeps_the_volume(pools, command,
+                                                           after):
+    """The copy (the new LV's activation, after the source's -ay and
+    --refresh) or the removal of the old LV (lvremove) fails: the
+    volume stays in its pool with its data, and the other pool has
+    nothing left (the copy is cleared and removed)."""
+    w, single = pools
+    vol = _volume(w, 'poola')
+    w.driver.create_volume(vol)
+    data = races.Data('migrate-fault-' + command)
+    _seed(w, vol, data)
+    node = w.node()
+    inject.install(node, command)
+    inject.arm(node, command, after=after)
+    try:
+        with pytest.raises(Exception, match='injected failure'):
+            w.driver.migrate_volume(w.ctx, vol, _target(w, 'poolb'))
+    finally:
+        inject.disarm(node, command)
+    _settle_migration(w, single, vol, False, data.sum_b0)

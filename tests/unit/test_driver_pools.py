@@ -21,6 +21,7 @@ from cinder.tests.unit import fake_constants as fake
 import pytest
 
 from cinder_shared_lvm import driver_exception as exc
+from tests import cinder_objects
 from tests.unit import fakes
 from tests.unit.fakes import lvs
 
@@ -191,6 +192,68 @@ def test_migration_to_another_pool_is_refused_while_attached(
     with pytest.raises(exc.OperationRefused, match='attached to cmp1'):
         drv.migrate_volume(None, make_volume(host=HOST % 'vga',
                                              attached_to=['cmp1']), target)
+
+
+def _attach_when_copied(drv, vgs, volume, ctx):
+    """At ``migrate:copied`` the copy exists in vgb and a host attaches
+    the volume (Cinder allows it without ``--lock-volume``)."""
+    def hook(point):
+        if point == 'migrate:copied':
+            vgs['vgb'].add_lv(VOL, GiB)
+            cinder_objects.set_attachments(ctx, volume, [
+                cinder_objects.attachment(ctx, volume, 'cmp2', 'attached')])
+    drv.pause_hook = hook
+
+
+def test_an_attach_during_the_migration_keeps_the_volume_in_place(
+        drv, executor, vgs, make_volume, ctx):
+    """The old LV is the one the guest writes: it stays, the copy goes,
+    and the migration fails with the refusal."""
+    vgs['vga'].add_lv(VOL, GiB)
+    volume = make_volume(host=HOST % 'vga')
+    target = _host_of('vgb', drv)
+    _attach_when_copied(drv, vgs, volume, ctx)
+    executor.reset()
+    with pytest.raises(exc.VolumeBusyRefused, match='attached to cmp2'):
+        drv.migrate_volume(None, volume, target)
+    removals = [c for c in executor.commands if c[0] == 'lvremove']
+    assert removals == [('lvremove', '-f', 'vgb/' + VOL)]
+    assert VOL in vgs['vga'].lvs
+
+
+def test_a_failed_removal_of_the_old_lv_undoes_the_copy(
+        drv, executor, vgs, make_volume):
+    vgs['vga'].add_lv(VOL, GiB)
+    target = _host_of('vgb', drv)
+    drv.pause_hook = lambda point: (point == 'migrate:copied' and
+                                    vgs['vgb'].add_lv(VOL, GiB))
+    executor.add(('lvremove', '-f', '--select'),
+                 fakes.pe_error(5, 'metadata write failed'))
+    with pytest.raises(Exception, match='metadata write failed'):
+        drv.migrate_volume(None, make_volume(host=HOST % 'vga'), target)
+    assert VOL in vgs['vga'].lvs
+    assert ('lvremove', '-f', 'vgb/' + VOL) in executor.commands
+
+
+def test_an_error_after_the_old_lv_went_keeps_the_copy(
+        drv, executor, vgs, make_volume, caplog):
+    """lvremove removed the LV but exited non-zero: the copy is now the
+    only one and stays; the migration succeeds and the log says so."""
+    vgs['vga'].add_lv(VOL, GiB)
+    target = _host_of('vgb', drv)
+
+    def remove_then_fail(argv):
+        vgs['vga']._lvremove(argv)
+        raise fakes.pe_error(5, 'failed to back up metadata')
+    executor.add(('lvremove', '-f', '--select'), remove_then_fail)
+    executor.reset()
+    assert drv.migrate_volume(None, make_volume(host=HOST % 'vga'),
+                              target) == (True, None)
+    assert VOL not in vgs['vga'].lvs
+    assert not [c for c in executor.commands
+                if c[0] == 'lvremove' and c[-1] == 'vgb/' + VOL]
+    assert 'the removal of its old LV vga/%s reported an error' % VOL \
+        in caplog.text
 
 
 def test_migration_within_the_pool_keeps_the_lv(drv, vgs, make_volume):
