@@ -40,6 +40,16 @@ compute_opts = [
                      'etc/cinder-shared-lvm/lvm-compute.conf); without such '
                      'a filter it reads every disk of this host, and a '
                      'warning is logged.'),
+    cfg.StrOpt('lock_manager',
+               default='none', choices=['none', 'lvmlockd'],
+               help='Set to lvmlockd when the Cinder backend sets '
+                    'shared_lvm_lock_manager = lvmlockd: this host then '
+                    'reports which shared VGs have their lockspace started '
+                    'here, and Cinder attaches only to a host whose '
+                    'lockspace is started. This host needs sanlock and '
+                    'lvmlockd running, global/use_lvmlockd=1, a unique '
+                    'local/host_id, and "vgchange --lockstart" of the VG at '
+                    'boot (doc/source/admin/lvmlockd.rst).'),
 ]
 
 
@@ -48,16 +58,26 @@ def register(conf: cfg.ConfigOpts = cfg.CONF) -> None:
     conf.register_opts(compute_opts, group=GROUP)
 
 
-def configured_devices(conf: Optional[cfg.ConfigOpts] = None
-                       ) -> Optional[list]:
-    """``[shared_lvm] devices`` if registered and set, else None.
+def _registered(name: str, conf: Optional[cfg.ConfigOpts]):
+    """``[shared_lvm] <name>``, or None when nobody registered it.
 
     :param conf: default ``cfg.CONF``, which is Nova's in nova-compute
     """
     conf = cfg.CONF if conf is None else conf
     try:
-        devices = conf[GROUP].devices
+        return conf[GROUP][name]
     except (cfg.NoSuchOptError, cfg.NoSuchGroupError, KeyError,
             AttributeError):
         return None
+
+
+def configured_devices(conf: Optional[cfg.ConfigOpts] = None
+                       ) -> Optional[list]:
+    """``[shared_lvm] devices`` if registered and set, else None."""
+    devices = _registered('devices', conf)
     return list(devices) if devices else None
+
+
+def configured_lock_manager(conf: Optional[cfg.ConfigOpts] = None) -> str:
+    """``[shared_lvm] lock_manager`` if registered, else 'none'."""
+    return _registered('lock_manager', conf) or 'none'

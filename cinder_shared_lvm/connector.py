@@ -40,6 +40,7 @@ from cinder_shared_lvm.cmd import check as lvm_check
 from cinder_shared_lvm import compute_opts
 from cinder_shared_lvm import dm
 from cinder_shared_lvm import exception
+from cinder_shared_lvm import lockd
 from cinder_shared_lvm import lvm
 
 LOG = logging.getLogger(__name__)
@@ -79,8 +80,8 @@ def set_default_executor(execute) -> None:
 
 
 Target = collections.namedtuple(
-    'Target', 'vg lv lv_uuid path devices exclusive vg_uuid',
-    defaults=(None,))
+    'Target', 'vg lv lv_uuid path devices exclusive vg_uuid lock_manager',
+    defaults=(None, lockd.NONE))
 
 
 def _refuse(reason: str, *args) -> exception.InvalidConnectionInfo:
@@ -136,8 +137,15 @@ def parse_connection_properties(props) -> Target:
         raise _refuse('access_mode %r is neither "rw" nor "ro"',
                       props.get('access_mode'))
     devices = check_devices(props['devices'])
+    # NOTE: absent in the default mode, so older connection data (and the
+    # default mode's) reads as 'none'.
+    lock_manager = props.get('lock_manager', lockd.NONE)
+    if lock_manager not in lockd.LOCK_MANAGERS:
+        raise _refuse('lock_manager %r is not one of %s', lock_manager,
+                      ', '.join(lockd.LOCK_MANAGERS))
     return Target(vg, lv, props.get('lv_uuid'), path, devices,
-                  activation == ACTIVATION_EXCLUSIVE, props.get('vg_uuid'))
+                  activation == ACTIVATION_EXCLUSIVE, props.get('vg_uuid'),
+                  lock_manager)
 
 
 def dm_name(vg: str, lv: str) -> str:
@@ -236,7 +244,8 @@ class SharedLVMConnector(base.BaseLinuxConnector):
                              self.shared_lvm_devices or target.devices,
                              role=lvm.READER, executor=self._execute,
                              root_helper=self._root_helper, check_vg=False,
-                             extra_config=self.lvm_extra_config)
+                             extra_config=self.lvm_extra_config,
+                             lock_manager=target.lock_manager)
 
     def _ctx(self, target: Target) -> dict:
         return {'vg': target.vg, 'lv': target.lv, 'host': self.host,

@@ -35,6 +35,7 @@ from oslo_utils import units
 
 from cinder_shared_lvm import exception as lvm_exception
 from cinder_shared_lvm import family
+from cinder_shared_lvm import lockd
 from cinder_shared_lvm import lvm
 
 LOG = logging.getLogger(__name__)
@@ -171,7 +172,11 @@ class DataPath(object):
             self.vg.deactivate_lv(lv_name)
 
     def _activate(self, name: str, exclusive: bool) -> None:
-        self.vg.activate_lv(name, exclusive=exclusive)
+        # NOTE: with lvmlockd a copy holds its LVs -aey: the LV lock then
+        # keeps every other host out for the copy's whole run, whatever the
+        # driver's policy decided (doc/source/safety.rst, "Modes").
+        self.vg.activate_lv(name, exclusive=exclusive or
+                            self.vg.lock_manager == lockd.LVMLOCKD)
         try:
             # NOTE: activation leaves an LV that was already active here
             # with its old table; another host may have resized it since

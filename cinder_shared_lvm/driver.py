@@ -53,6 +53,7 @@ from cinder_shared_lvm import dm
 from cinder_shared_lvm import driver_exception as exc
 from cinder_shared_lvm import exception as lvm_exception
 from cinder_shared_lvm import family
+from cinder_shared_lvm import lockd
 from cinder_shared_lvm import lvm
 from cinder_shared_lvm import manage
 from cinder_shared_lvm import names
@@ -162,6 +163,10 @@ class SharedLVMDriver(manage.ManageMixin, driver.VolumeDriver):
         return self._pool_vg or self.configuration.shared_lvm_volume_group
 
     @property
+    def lock_manager(self) -> str:
+        return self.configuration.shared_lvm_lock_manager
+
+    @property
     def devices(self) -> list:
         return self._pool_devices or self.configuration.shared_lvm_devices
 
@@ -202,7 +207,8 @@ class SharedLVMDriver(manage.ManageMixin, driver.VolumeDriver):
         self.vg = lvm.SharedLVM(
             self.vg_name, self.devices,
             role=lvm.WRITER, executor=self._execute,
-            root_helper=utils.get_root_helper(), check_vg=False)
+            root_helper=utils.get_root_helper(), check_vg=False,
+            lock_manager=self.lock_manager)
         self.datapath = datapath.DataPath(self.vg, self._execute,
                                           self.configuration, self._family)
 
@@ -1060,7 +1066,8 @@ class SharedLVMDriver(manage.ManageMixin, driver.VolumeDriver):
         every VG of the backend.
         """
         for pool in (self.pool_drivers.values() or [self]):
-            policy.check_connector(connector, pool.vg_name, pool._vg_uuid())
+            policy.check_connector(connector, pool.vg_name, pool._vg_uuid(),
+                                   pool.lock_manager)
 
     @pools.routed
     @_lvm_errors
@@ -1073,7 +1080,7 @@ class SharedLVMDriver(manage.ManageMixin, driver.VolumeDriver):
         host), this host's use of the family.
         """
         host = policy.check_connector(connector, self.vg_name,
-                                      self._vg_uuid())
+                                      self._vg_uuid(), self.lock_manager)
         what = 'attach volume %s to %s' % (volume.id, host)
         self._pause('attach:before-lock')
         with self._family(volume.name, what):
@@ -1096,18 +1103,23 @@ class SharedLVMDriver(manage.ManageMixin, driver.VolumeDriver):
                          connector: dict) -> dict:
         mode = connector.get('mode') if connector.get('mode') in (
             'rw', 'ro') else 'rw'
-        return {'driver_volume_type': DRIVER_VOLUME_TYPE,
-                'data': {'volume_id': volume.id,
-                         'vg_name': self.vg_name,
-                         'vg_uuid': self._vg_uuid(),
-                         'lv_name': volume.name,
-                         'lv_uuid': lv['uuid'],
-                         'device_path': self.vg.lv_path(volume.name),
-                         'devices': list(self.vg.devices),
-                         'activation': activation,
-                         'access_mode': mode,
-                         'discard': True,
-                         'multiattach': bool(volume.multiattach)}}
+        data = {'volume_id': volume.id,
+                'vg_name': self.vg_name,
+                'vg_uuid': self._vg_uuid(),
+                'lv_name': volume.name,
+                'lv_uuid': lv['uuid'],
+                'device_path': self.vg.lv_path(volume.name),
+                'devices': list(self.vg.devices),
+                'activation': activation,
+                'access_mode': mode,
+                'discard': True,
+                'multiattach': bool(volume.multiattach)}
+        if self.lock_manager != lockd.NONE:
+            # NOTE: only in the lvmlockd mode, so that the default mode's
+            # connection data stays as it was; the connector then asks
+            # for -asy instead of -ay (lockd.activation_mode).
+            data['lock_manager'] = self.lock_manager
+        return {'driver_volume_type': DRIVER_VOLUME_TYPE, 'data': data}
 
     @pools.routed
     def terminate_connection(self, volume, connector, **kwargs) -> None:

@@ -61,6 +61,21 @@ class LVMCommandFailed(SharedLVMError):
                "%(exit_code)s): %(stderr)s")
 
 
+class LockedByOtherHost(LVMCommandFailed):
+    message = ("LVM command %(command)s for %(target)s was refused by "
+               "lvmlockd: another host holds its lock (%(stderr)s). Detach "
+               "it there first; if that host crashed, its lease expires "
+               "after sanlock's timeout (doc/source/admin/lvmlockd.rst). "
+               "Nothing was changed.")
+
+
+class LockspaceNotStarted(LVMCommandFailed):
+    message = ("LVM command %(command)s for %(target)s failed: the VG's "
+               "lockspace is not started on this host (%(stderr)s). Check "
+               "that sanlock and lvmlockd run here, then run \"vgchange "
+               "--lockstart <vg>\". Nothing was changed.")
+
+
 class DeviceBusy(SharedLVMError):
     message = ("Logical volume %(path)s is still open on this host; refusing "
                "to deactivate it. Stop its user or detach with force.")

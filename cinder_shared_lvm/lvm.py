@@ -38,6 +38,7 @@ from oslo_concurrency import processutils
 from oslo_log import log as logging
 
 from cinder_shared_lvm import exception
+from cinder_shared_lvm import lockd
 
 LOG = logging.getLogger(__name__)
 
@@ -245,6 +246,8 @@ class SharedLVM(brick_lvm.LVM):
     :param root_helper: passed through to the executor
     :param check_vg: read the VG on construction (raises if it is absent)
     :param extra_config: LVM config text added to every command
+    :param lock_manager: ``lockd.NONE`` or ``lockd.LVMLOCKD`` (the VG is
+                         a shared VG: lockd.py)
     """
 
     LV_CMD_PREFIX = ['env', 'LC_ALL=C']
@@ -255,7 +258,7 @@ class SharedLVM(brick_lvm.LVM):
     def __init__(self, vg_name: str, devices: list, role: str = WRITER,
                  executor: Optional[Callable] = None,
                  root_helper: Optional[str] = None, check_vg: bool = True,
-                 extra_config: str = ''):
+                 extra_config: str = '', lock_manager: str = lockd.NONE):
         brick_lvm.executor.Executor.__init__(
             self, root_helper=root_helper,
             execute=executor or processutils.execute)
@@ -268,6 +271,7 @@ class SharedLVM(brick_lvm.LVM):
         self.vg_name = validate_name(vg_name, 'VG')
         self.devices = list(devices)
         self.role = role
+        self.lock_manager = lockd.check_lock_manager(lock_manager)
         self.lvm_config = build_lvm_config(self.devices, role == READER,
                                            extra_config)
         self.vg_thin_pool = None
@@ -310,10 +314,20 @@ class SharedLVM(brick_lvm.LVM):
                       {'target': target or self.vg_name, 'cmd': argv,
                        'rc': err.exit_code, 'out': err.stdout,
                        'err': err.stderr})
-            raise exception.LVMCommandFailed(
+            raise self._failure(err)(
                 command=command, target=target or self.vg_name,
                 exit_code=err.exit_code,
                 stderr=(err.stderr or '').strip()) from err
+
+    def _failure(self, err: processutils.ProcessExecutionError) -> type:
+        """The error class for a failed command: lvmlockd's refusals
+        get their own, which the driver turns into refusals."""
+        if self.lock_manager == lockd.LVMLOCKD:
+            if lockd.refused_by_other_host(err.stderr):
+                return exception.LockedByOtherHost
+            if lockd.lockspace_not_started(err.stderr):
+                return exception.LockspaceNotStarted
+        return exception.LVMCommandFailed
 
     @brick_utils.retry(retry=brick_utils.retry_if_exit_code, retry_param=139,
                        interval=0.5, backoff_rate=0.5)
@@ -565,9 +579,10 @@ class SharedLVM(brick_lvm.LVM):
         table: call ``refresh_lv`` for it (safety rule 4).
 
         :param exclusive: ask for ``-aey``; with lvmlockd this takes the
-                          exclusive lock that a snapshot family needs
+                          exclusive lock that a snapshot family needs,
+                          and a shared activation is ``-asy``
         """
-        mode = 'ey' if exclusive else 'y'
+        mode = lockd.activation_mode(self.lock_manager, exclusive)
         # NOTE: LVM 2.03.16 refuses "-ay --refresh" in one command ("Command
         # does not accept option: --refresh"), so the refresh is separate.
         self._run('lvchange', '-a' + mode, '--yes',

@@ -118,6 +118,32 @@ shared_lvm_opts = [
                     'always reads the VG afresh, and LVM itself refuses '
                     'an allocation that does not fit. 0 reads the VG '
                     'before every allocation.'),
+    cfg.StrOpt('shared_lvm_lock_manager',
+               default='none', choices=[
+                   ('none', 'the driver\'s own locks only (Cinder\'s '
+                            'coordination); LVM on every host runs without '
+                            'lvmlockd'),
+                   ('lvmlockd', 'the VG is shared (vgcreate --shared, '
+                                'sanlock leases on the LUN): LVM itself '
+                                'refuses a second host\'s activation of a '
+                                'locked LV and serialises metadata writes')],
+               help='Who else enforces the locks. With lvmlockd every host '
+                    'of the VG (this one and each compute host) needs '
+                    'sanlock and lvmlockd running, global/use_lvmlockd=1 '
+                    'and its own local/host_id (1-2000, unique among the '
+                    'hosts of the VG) in lvm.conf, and the VG\'s lockspace '
+                    'started (vgchange --lockstart; the driver starts it '
+                    'on this host). Compute hosts set [shared_lvm] '
+                    'lock_manager = lvmlockd in nova.conf. See '
+                    'doc/source/admin/lvmlockd.rst.'),
+    cfg.IntOpt('shared_lvm_lockstart_timeout',
+               default=180, min=1,
+               help='With shared_lvm_lock_manager = lvmlockd: seconds to '
+                    'wait at startup for the VG\'s lockspace to start on '
+                    'this host (sanlock needs tens of seconds to join a '
+                    'lockspace). The service starts in any case; the pool '
+                    'reports backend_state down until the lockspace is '
+                    'started.'),
     cfg.IntOpt('shared_lvm_lock_timeout',
                default=300, min=1,
                help='Seconds to wait for the VG metadata lock shared by all '

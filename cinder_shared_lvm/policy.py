@@ -31,6 +31,7 @@ from typing import Iterable, Optional
 
 from cinder_shared_lvm import driver_exception as exc
 from cinder_shared_lvm import family
+from cinder_shared_lvm import lockd
 from cinder_shared_lvm import lvm
 
 # Attachment states in which some host has, or is about to have, the LV
@@ -131,10 +132,13 @@ def check_not_attached(operation: str, volume, reason: str,
                     action=DETACH_FIRST)
 
 
-def check_connector(connector, vg_name: str, vg_uuid: str) -> str:
+def check_connector(connector, vg_name: str, vg_uuid: str,
+                    lock_manager: str = lockd.NONE) -> str:
     """Return the connector's host, or refuse a host that cannot see the VG.
 
     :param connector: os-brick connector properties of the compute host
+    :param lock_manager: with lvmlockd, the host must also have started
+                         the VG's lockspace
     """
     host = connector.get('host') if isinstance(connector, dict) else None
     # NOTE: a string: a list or dict here used to fail later as a
@@ -155,7 +159,26 @@ def check_connector(connector, vg_name: str, vg_uuid: str) -> str:
             action='Present the shared LUN to that host and install '
                    'cinder-shared-lvm there (its connector reports the '
                    'VGs it sees in shared_lvm_vgs).')
+    if lock_manager == lockd.LVMLOCKD:
+        _check_lockspace_started(connector, vg_name, vg_uuid)
     return connector['host']
+
+
+def _check_lockspace_started(connector: dict, vg_name: str,
+                             vg_uuid: str) -> None:
+    """Refuse a host that cannot take the VG's locks (lvmlockd mode):
+    its activation would fail after Cinder recorded the attachment."""
+    started = connector.get('shared_lvm_lockspaces')
+    if isinstance(started, (list, tuple)) and vg_uuid in started:
+        return
+    raise exc.ConnectorRefused(
+        operation='connect', resource='host %s' % connector['host'],
+        reason='the host has not started the lockspace of VG %s (uuid %s), '
+               'which the lvmlockd mode needs' % (vg_name, vg_uuid),
+        action='On that host run sanlock and lvmlockd, run "vgchange '
+               '--lockstart %s", and set [shared_lvm] lock_manager = '
+               'lvmlockd in nova.conf (its connector then reports the '
+               'started lockspaces in shared_lvm_lockspaces).' % vg_name)
 
 
 def activation_for(volume, lv: dict, host: str) -> str:

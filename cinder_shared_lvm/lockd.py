@@ -1,0 +1,84 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""The lvmlockd mode: locks that the shared LUN itself enforces.
+
+With ``shared_lvm_lock_manager = lvmlockd`` the VG is a shared VG
+(``vgcreate --shared``, lock type sanlock): sanlock keeps leases on the
+LUN, lvmlockd takes the VG lock for each metadata write and an LV lock for
+each activation. Another host's activation of a locked LV, or an
+``lvchange -ay`` typed by hand on a compute host, is then refused by LVM
+itself, underneath the driver's own policy (doc/source/safety.rst).
+
+What this module knows, all measured on the rig with LVM 2.03.16
+(doc/source/lvmlockd-facts.rst):
+
+* ``-ay`` on a shared VG means ``-aey``; a plain LV that several hosts use
+  at once (multi-attach, live migration) needs ``-asy``;
+* lvmlockd does not enforce "one host per snapshot family" on its own: it
+  let an origin with a snapshot be active ``-asy`` on two hosts. So a
+  family is always activated ``-aey``;
+* a host must have started the VG's lockspace (``vgchange --lockstart``)
+  before it can activate anything in it.
+
+Only the LVM layer (lvm.py) runs these commands; this module builds their
+arguments and reads their answers.
+"""
+
+import re
+from typing import Optional
+
+NONE = 'none'
+LVMLOCKD = 'lvmlockd'
+LOCK_MANAGERS = (NONE, LVMLOCKD)
+
+# stderr of an LVM command that lvmlockd refused because another host
+# holds the lock (measured on the rig; doc/source/lvmlockd-facts.rst).
+_REFUSED_BY_OTHER_HOST = re.compile(
+    r'locked by other host|held by other host|'
+    r'lock (?:failed|conflict).*other host', re.IGNORECASE)
+# ...and because this host has not started the VG's lockspace.
+_LOCKSPACE_NOT_STARTED = re.compile(
+    r'lockspace .*not (?:found|started)|lock start|'
+    r'not started|lvmlockd .*not running|'
+    r'cannot access VG .* lock', re.IGNORECASE)
+
+
+def check_lock_manager(value: Optional[str]) -> str:
+    """*value*, or 'none' for None; ValueError for anything else."""
+    value = value or NONE
+    if value not in LOCK_MANAGERS:
+        raise ValueError('lock manager %r is not one of %s'
+                         % (value, ', '.join(LOCK_MANAGERS)))
+    return value
+
+
+def activation_mode(lock_manager: str, exclusive: bool) -> str:
+    """The ``lvchange -a`` mode: ``ey``, ``sy`` or ``y``.
+
+    Without a lock manager ``-ay`` activates on this host only and
+    ``-aey`` is the same with the intent spelled out. With lvmlockd ``-ay``
+    would mean exclusive, so a shared activation must say ``-asy``.
+    """
+    if exclusive:
+        return 'ey'
+    return 'sy' if lock_manager == LVMLOCKD else 'y'
+
+
+def refused_by_other_host(stderr: Optional[str]) -> bool:
+    """True when lvmlockd refused because another host holds the lock."""
+    return bool(stderr) and bool(_REFUSED_BY_OTHER_HOST.search(stderr))
+
+
+def lockspace_not_started(stderr: Optional[str]) -> bool:
+    """True when LVM refused because this host's lockspace is not up."""
+    return bool(stderr) and bool(_LOCKSPACE_NOT_STARTED.search(stderr))
