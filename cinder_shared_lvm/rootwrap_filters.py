@@ -50,14 +50,16 @@ import re
 from typing import Iterable, List
 
 from cinder_shared_lvm import exception
+from cinder_shared_lvm import lockd
 from cinder_shared_lvm import lvm
 
 DEFAULT_IMAGE_CONVERSION_DIR = '/var/lib/cinder/conversion'
 
 # uuid: the VG's UUID (vgs -o vg_uuid), to pin dm UUIDs to the VG; None
-# leaves them pinned to LVM's form only.
-Backend = collections.namedtuple('Backend', 'vg devices uuid',
-                                 defaults=(None,))
+# leaves them pinned to LVM's form only. lock_manager: the backend's
+# shared_lvm_lock_manager; only 'lvmlockd' adds the shapes of that mode.
+Backend = collections.namedtuple('Backend', 'vg devices uuid lock_manager',
+                                 defaults=(None, lockd.NONE))
 _VG_UUID_RE = re.compile(
     r'^[A-Za-z0-9]{6}(-[A-Za-z0-9]{4}){5}-[A-Za-z0-9]{6}\Z')
 
@@ -169,6 +171,15 @@ LVM_SHAPES = (
     (BOTH, 'lvchange', ('--refresh', LV_REF)),
 )
 
+# The lvmlockd mode's extra commands (lockd.py): a shared activation of a
+# plain LV (the connector, for multi-attach), and starting the VG's
+# lockspace at setup. Without lvmlockd, -asy would be a plain local -ay,
+# and --lockstart has nothing to start: neither is let through then.
+LVMLOCKD_SHAPES = (
+    (BOTH, 'lvchange', ('-asy', '--yes', LV_REF)),
+    (WRITER, 'vgchange', ('--lockstart', P('{vg}'))),
+)
+
 _DD_COPY = ('dd', DD_IF, DD_OF, DD_COUNT, DD_BS, DD_IFLAG, Opt(DD_LAST))
 
 # Other commands, run as given.
@@ -240,7 +251,11 @@ def _check_backend(backend: Backend) -> Backend:
             isinstance(backend.uuid, str) and _VG_UUID_RE.match(backend.uuid)):
         raise exception.SharedLVMError(
             reason='VG UUID %r is not an LVM UUID' % (backend.uuid,))
-    return Backend(vg, tuple(devices), backend.uuid)
+    try:
+        lock_manager = lockd.check_lock_manager(backend.lock_manager)
+    except ValueError as err:
+        raise exception.SharedLVMError(reason=str(err))
+    return Backend(vg, tuple(devices), backend.uuid, lock_manager)
 
 
 def check_image_dir(path: str) -> str:
@@ -301,10 +316,12 @@ def _lines(name: str, tokens: list, values: dict) -> List[str]:
 
 def command_line(backend: Backend, image_conversion_dir: str) -> str:
     """The CLI command that generates the filters of one backend."""
-    return ('cinder-shared-lvm rootwrap-filters --vg %s --devices %s%s '
+    return ('cinder-shared-lvm rootwrap-filters --vg %s --devices %s%s%s '
             '--image-conversion-dir %s' % (
                 backend.vg, ','.join(backend.devices),
                 ' --vg-uuid %s' % backend.uuid if backend.uuid else '',
+                (' --lock-manager %s' % backend.lock_manager
+                 if backend.lock_manager != lockd.NONE else ''),
                 image_conversion_dir))
 
 
@@ -347,7 +364,10 @@ def generate(backends: Iterable[Backend],
         configs = {WRITER: [writer], BOTH: [writer, reader]}
         lines += ['', '# VG %s on %s' % (backend.vg,
                                          ', '.join(backend.devices))]
-        for index, (which, cmd, args) in enumerate(LVM_SHAPES):
+        shapes = LVM_SHAPES
+        if backend.lock_manager == lockd.LVMLOCKD:
+            shapes += LVMLOCKD_SHAPES
+        for index, (which, cmd, args) in enumerate(shapes):
             for role, config in configs[which]:
                 tokens = ['env', 'LC_ALL=C', cmd, '--config', config]
                 lines += _lines('b%d_lvm%d_%s_%s' % (number, index, cmd, role),

@@ -24,6 +24,7 @@ import os
 
 from cinder_shared_lvm.cmd import common
 from cinder_shared_lvm import exception
+from cinder_shared_lvm import lockd
 from cinder_shared_lvm import lvm
 from cinder_shared_lvm import rootwrap_filters
 
@@ -55,6 +56,12 @@ def add_parser(subparsers, parents):
                         help='the VG\'s UUID ("vgs --noheadings -o vg_uuid '
                              'VG"): dmsetup may then act by dm UUID on '
                              'this VG\'s devices only')
+    parser.add_argument('--lock-manager', choices=lockd.LOCK_MANAGERS,
+                        default=lockd.NONE,
+                        help='the backend\'s shared_lvm_lock_manager: '
+                             'lvmlockd adds the shared activation and the '
+                             'lockspace start of that mode (default: '
+                             '%(default)s)')
     parser.add_argument('--output', metavar='PATH',
                         help='write the file here instead of printing it')
     parser.set_defaults(func=run, default_role=lvm.WRITER)
@@ -138,8 +145,9 @@ def _backends(ctx: common.Context, args) -> list:
     commands to them, and the filters pin that exact --config."""
     if not ctx.pools:
         return [rootwrap_filters.Backend(ctx.vg, tuple(ctx.devices),
-                                         args.vg_uuid)]
+                                         args.vg_uuid, args.lock_manager)]
     split = lvm.devices_by_vg(ctx.devices, ctx.pools, executor=ctx.execute,
                               root_helper=ctx.root_helper)
-    return [rootwrap_filters.Backend(vg, tuple(split[vg]))
+    return [rootwrap_filters.Backend(vg, tuple(split[vg]), None,
+                                     args.lock_manager)
             for vg in ctx.pools]

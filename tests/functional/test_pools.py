@@ -249,8 +249,8 @@ def test_a_migration_racing_an_attach_keeps_the_guest_data(pools, offset):
 
 
 @pytest.mark.parametrize('command,after', [('lvchange', 2), ('lvremove', 0)])
-def test_a_migration_that_fails_mid_step_keeps_the_volume(pools, command,
-                                                           after):
+def test_a_migration_that_fails_mid_step_keeps_the_volume(
+        pools, command, after):
     """The copy (the new LV's activation, after the source's -ay and
     --refresh) or the removal of the old LV (lvremove) fails: the
     volume stays in its pool with its data, and the other pool has

@@ -84,7 +84,8 @@ class Recorder(object):
 
     def __init__(self):
         self.calls = []        # {'nodeid', 'argv', 'scope', 'tmp'}
-        self.backends = set()  # (vg, (device, ...), lvm --config)
+        # (vg, (device, ...), lvm --config, lock manager)
+        self.backends = set()
         self.nodeid = None
         self.tmp_path = None
 
@@ -99,8 +100,8 @@ class Recorder(object):
     def dump(self, path: str) -> None:
         with open(path, 'w') as out:
             json.dump({'calls': self.calls,
-                       'backends': sorted([vg, list(devs), conf]
-                                          for vg, devs, conf in
+                       'backends': sorted([vg, list(devs), conf, manager]
+                                          for vg, devs, conf, manager in
                                           self.backends)}, out)
 
 
@@ -127,7 +128,8 @@ def install() -> None:
         finally:
             if getattr(self, 'lvm_config', None) is not None:
                 RECORD.backends.add((self.vg_name, tuple(self.devices),
-                                     self.lvm_config))
+                                     self.lvm_config,
+                                     getattr(self, 'lock_manager', None)))
 
     fakes.FakeExecutor.__call__ = recording_call
     lvm.SharedLVM.__init__ = recording_init

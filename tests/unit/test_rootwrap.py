@@ -34,6 +34,7 @@ import pytest
 from cinder_shared_lvm.cmd import filters as filters_cmd
 from cinder_shared_lvm.cmd import main
 from cinder_shared_lvm import exception
+from cinder_shared_lvm import lockd
 from cinder_shared_lvm import lvm
 from cinder_shared_lvm import rootwrap_filters as rf
 from tests.unit import cmdrecord
@@ -345,7 +346,8 @@ def _record_of_this_session(request):
             not _unit_modules() <= ran):
         return None
     return {'calls': cmdrecord.RECORD.calls,
-            'backends': [[vg, list(devs), conf] for vg, devs, conf in
+            'backends': [[vg, list(devs), conf, manager]
+                         for vg, devs, conf, manager in
                          cmdrecord.RECORD.backends]}
 
 
@@ -391,15 +393,22 @@ def test_every_recorded_command_matches(request, tmp_path):
             if c['scope'] == cmdrecord.NOT_ROOT} <= {'ls'}
     # One filter file for every VG the tests configured (a host may serve
     # several), with image_conversion_dir where each test put the image.
-    backends = sorted({(vg, tuple(devs)) for vg, devs, _conf in
-                       record['backends']})
+    # A VG that some test ran in the lvmlockd mode gets that mode's
+    # filters (a superset); test_lvmlockd_shapes_only_in_that_mode checks
+    # that the default mode's filters refuse them.
+    modes = {}
+    for vg, devs, _conf, manager in record['backends']:
+        if manager == lockd.LVMLOCKD or (vg, tuple(devs)) not in modes:
+            modes[(vg, tuple(devs))] = manager or lockd.NONE
+    backends = sorted(modes.items())
     by_dir = {}
     unmatched = []
     for call in calls:
         image_dir = call['tmp'] or IMAGE_DIR
         if image_dir not in by_dir:
             by_dir[image_dir] = load(rf.generate(
-                [rf.Backend(vg, devs) for vg, devs in backends],
+                [rf.Backend(vg, devs, None, manager)
+                 for (vg, devs), manager in backends],
                 image_dir), tmp_path / ('d%d' % len(by_dir)))
         if matching_filter(by_dir[image_dir], call['argv']) is None:
             unmatched.append(call)
@@ -435,6 +444,8 @@ def _shapes(calls):
     rf.Backend(VG, ['/dev/sdb\n']),
     rf.Backend(VG, DEVICES, 'not-a-uuid'),
     rf.Backend(VG, DEVICES, UUID + '\n'),
+    rf.Backend(VG, DEVICES, None, 'dlm'),
+    rf.Backend(VG, DEVICES, None, 'lvmlockd;sh'),
 ])
 def test_generator_refuses_bad_backends(backend):
     with pytest.raises(exception.SharedLVMError):
@@ -487,6 +498,53 @@ def test_vg_uuid_pins_dm_uuids_to_the_vg(tmp_path):
     assert matching_filter(load(rf.generate([rf.Backend(VG, DEVICES)]),
                                 tmp_path / 'e'),
                            ['dmsetup', 'remove', '-u', other]) is not None
+
+
+LOCKD_ONLY = [
+    lvm_argv('lvchange', '-asy', '--yes', '%s/%s' % (VG, LV)),
+    lvm_argv('lvchange', '-asy', '--yes', '%s/%s' % (VG, LV),
+             config=READER_CONF),
+    lvm_argv('vgchange', '--lockstart', VG),
+]
+
+
+def test_lvmlockd_shapes_only_in_that_mode(tmp_path):
+    default = load(rf.generate([rf.Backend(VG, DEVICES)]), tmp_path / 'd')
+    lockd_mode = load(rf.generate([rf.Backend(VG, DEVICES, None,
+                                              lockd.LVMLOCKD)]),
+                      tmp_path / 'e')
+    for argv in LOCKD_ONLY:
+        assert matching_filter(default, argv) is None, argv
+        assert matching_filter(lockd_mode, argv) is not None, argv
+
+
+@pytest.mark.parametrize('argv', [
+    # the lockspace of another VG, a stop (which would drop every lock of
+    # this host at once), a shared start by the read-only config
+    lvm_argv('vgchange', '--lockstart', 'other-vg'),
+    lvm_argv('vgchange', '--lockstop', VG),
+    lvm_argv('vgchange', '--lockstart', VG, config=READER_CONF),
+    lvm_argv('vgchange', '--lockstart'),
+    lvm_argv('vgchange', '--lockstart', VG, '--lock-opt', 'force'),
+    lvm_argv('vgchange', '--locktype', 'none', VG),
+    lvm_argv('lvchange', '-asy', '--yes', 'other-vg/' + LV),
+    lvm_argv('lvchange', '-asy', '--yes', VG),
+    lvm_argv('lvchange', '-asy', '--yes', '%s/%s' % (VG, LV),
+             '--lockopt', 'skiplv'),
+    ['lvmlockctl', '--kill', VG],
+    ['lvmlockctl', '--drop', VG],
+    ['sanlock', 'client', 'shutdown', '-f', '1'],
+])
+def test_lvmlockd_mode_refuses_hostile_commands(tmp_path, argv):
+    loaded = load(rf.generate([rf.Backend(VG, DEVICES, None,
+                                          lockd.LVMLOCKD)]), tmp_path / 'd')
+    assert matching_filter(loaded, argv) is None
+
+
+def test_lvmlockd_filters_name_their_mode_in_the_regenerate_line():
+    text = rf.generate([rf.Backend(VG, DEVICES, None, lockd.LVMLOCKD)])
+    assert '--lock-manager lvmlockd' in text
+    assert '--lock-manager' not in rf.generate([rf.Backend(VG, DEVICES)])
 
 
 def test_two_backends_do_not_mix(tmp_path):
