@@ -206,6 +206,14 @@ def _check_scan_scope(execute, root_helper, extra_config: str = '') -> bool:
     return confined
 
 
+def _started_lockspaces(execute, root_helper, vgs: list) -> list:
+    """UUIDs of the visible VGs whose sanlock lockspace lvmlockd joined
+    here: the driver attaches only to such a host (lvmlockd mode)."""
+    started = lvm.started_lockspaces(execute, root_helper)
+    return sorted({vg['uuid'] for vg in vgs
+                   if started.get(vg['name']) == 'sanlock'})
+
+
 class SharedLVMConnector(base.BaseLinuxConnector):
     """Attach and detach LVs of a shared VG on this (compute) host.
 
@@ -378,7 +386,13 @@ class SharedLVMConnector(base.BaseLinuxConnector):
         except Exception as err:
             LOG.warning('Cannot list the VGs this host sees: %s', err)
             vgs = []
-        return {'shared_lvm_vgs': sorted({vg['uuid'] for vg in vgs})}
+        props = {'shared_lvm_vgs': sorted({vg['uuid'] for vg in vgs})}
+        manager = (kwargs.get('shared_lvm_lock_manager') or
+                   compute_opts.configured_lock_manager())
+        if manager == lockd.LVMLOCKD:
+            props['shared_lvm_lockspaces'] = _started_lockspaces(
+                execute, root_helper, vgs)
+        return props
 
     def get_search_path(self) -> None:
         # The VG, and so /dev/<vg>, is known only from connection data.

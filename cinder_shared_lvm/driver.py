@@ -29,6 +29,7 @@ this host with the source leased, active only while copies use it
 import contextlib
 import re
 import socket
+import time
 
 from cinder import context as cinder_context
 from cinder import exception as cinder_exception
@@ -260,6 +261,8 @@ class SharedLVMDriver(manage.ManageMixin, driver.VolumeDriver):
                 child.check_for_setup_error()
             return
         self.vg.update_volume_group_info()
+        if self.lock_manager == lockd.LVMLOCKD:
+            self._start_lockspace()
         if self.vg.vg_autoactivation == 'enabled':
             LOG.warning('VG %s has autoactivation enabled: a compute host '
                         'may activate its LVs at boot. Run "vgchange '
@@ -271,6 +274,30 @@ class SharedLVMDriver(manage.ManageMixin, driver.VolumeDriver):
                   'uuid': self.vg.vg_uuid, 'devices': self.vg.devices})
         self._claim_vg()
         self._recover_after_restart()
+
+    def _start_lockspace(self) -> None:
+        """lvmlockd mode: the VG must be shared, and its lockspace joined
+        before any lock (the writer tag below is a metadata write)."""
+        lock_type = self.vg.vg_lock_type()
+        if lock_type != 'sanlock':
+            raise exc.InvalidRequest(
+                reason='shared_lvm_lock_manager = lvmlockd, but VG %s has '
+                       'lock type %r, not sanlock. Make it with '
+                       '"cinder-shared-lvm prepare --lock-manager lvmlockd", '
+                       'or convert it with "vgchange --locktype sanlock %s" '
+                       'while no host uses it' % (
+                           self.vg_name, lock_type, self.vg_name))
+        if self.vg.lockspace_started():
+            LOG.info('Lockspace of VG %s is already started on this host',
+                     self.vg_name)
+            return
+        timeout = self.configuration.shared_lvm_lockstart_timeout
+        LOG.info('Starting the lockspace of VG %s (vgchange --lockstart, '
+                 'up to %s s)', self.vg_name, timeout)
+        started = time.monotonic()
+        self.vg.start_lockspace(timeout)
+        LOG.info('Lockspace of VG %s started in %.1f s', self.vg_name,
+                 time.monotonic() - started)
 
     def _writer_tag(self) -> str:
         # NOTE: LVM tags allow [A-Za-z0-9_+.-/=!:&#]; a service host is
@@ -505,6 +532,19 @@ class SharedLVMDriver(manage.ManageMixin, driver.VolumeDriver):
                         provisioned_capacity_gb=0, backend_state='down')
             return pool
         pool.update(self._vg_figures())
+        if (self.lock_manager == lockd.LVMLOCKD and
+                not self.vg.lockspace_started()):
+            # NOTE: without its lockspace this host can take no lock: every
+            # create, delete and copy would fail, so the scheduler must
+            # not pick this pool.
+            LOG.error('Lockspace of VG %s is not started on this host: '
+                      'reporting the pool down. Check sanlock and lvmlockd, '
+                      'then restart cinder-volume (or run "vgchange '
+                      '--lockstart %s").', self.vg_name, self.vg_name)
+            pool.update(backend_state='down',
+                        lockspace_state='not started')
+        elif self.lock_manager == lockd.LVMLOCKD:
+            pool['lockspace_state'] = 'started'
         return pool
 
     def _vg_figures(self) -> dict:

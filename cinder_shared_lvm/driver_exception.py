@@ -52,6 +52,18 @@ class ConnectorRefused(OperationRefused,
     pass
 
 
+class StorageRefused(SharedLVMDriverError, exception.VolumeIsBusy):
+    """lvmlockd refused a lock (lvmlockd mode): the storage's own
+    refusal, underneath the policy's. LVM's message says what to do and
+    that nothing was changed. VolumeIsBusy: a refused delete puts the
+    volume back to 'available', as the policy's refusal does."""
+    message = "Refusing to %(operation)s: %(reason)s"
+
+
+class SnapshotStorageRefused(StorageRefused, exception.SnapshotIsBusy):
+    pass
+
+
 class MetadataLockTimeout(SharedLVMDriverError):
     message = ("Could not take the metadata lock %(lock)s of volume group "
                "%(vg)s within %(timeout)s seconds: another cinder-volume "

@@ -82,3 +82,16 @@ def refused_by_other_host(stderr: Optional[str]) -> bool:
 def lockspace_not_started(stderr: Optional[str]) -> bool:
     """True when LVM refused because this host's lockspace is not up."""
     return bool(stderr) and bool(_LOCKSPACE_NOT_STARTED.search(stderr))
+
+
+# ``lvmlockctl --info``: one "VG <name> lock_type=<type> <uuid>" line per
+# lockspace that lvmlockd has joined on this host (lvmlockctl(8) calls
+# the format primitive and subject to change; doc/source/lvmlockd-facts.rst
+# quotes what LVM 2.03.16 prints).
+_INFO_VG_LINE = re.compile(r'^VG\s+(\S+)\s+lock_type=(\S+)', re.MULTILINE)
+
+
+def started_lockspaces(info: Optional[str]) -> dict:
+    """{VG name: lock type} of the lockspaces in ``lvmlockctl --info``."""
+    return {name: lock_type
+            for name, lock_type in _INFO_VG_LINE.findall(info or '')}

@@ -30,6 +30,7 @@ Only this module turns argv lists into LVM commands.
 """
 
 import re
+import subprocess
 from typing import Callable, List, Optional
 
 from os_brick.local_dev import lvm as brick_lvm
@@ -294,7 +295,8 @@ class SharedLVM(brick_lvm.LVM):
                 list(args))
 
     def _run(self, command: str, *args: str, target: str = '',
-             write: bool = False, check_exit_code=True) -> tuple:
+             write: bool = False, check_exit_code=True,
+             timeout: Optional[int] = None) -> tuple:
         """Run one LVM command; log it and raise a typed error on failure.
 
         :param target: the VG or LV the command acts on, for the error
@@ -304,6 +306,8 @@ class SharedLVM(brick_lvm.LVM):
             raise exception.ReadOnlyRole(command=command, vg=self.vg_name)
         argv = self.lvm_argv(command, *args)
         try:
+            if timeout:
+                return self._run_lvm_command(argv, timeout=timeout)
             return self._run_lvm_command(argv)
         except processutils.ProcessExecutionError as err:
             if check_exit_code is not True and err.exit_code in (
@@ -332,11 +336,11 @@ class SharedLVM(brick_lvm.LVM):
     @brick_utils.retry(retry=brick_utils.retry_if_exit_code, retry_param=139,
                        interval=0.5, backoff_rate=0.5)
     def _run_lvm_command(self, cmd_arg_list: list, root_helper=None,
-                         run_as_root: bool = True) -> tuple:
+                         run_as_root: bool = True, **kwargs) -> tuple:
         # NOTE: LVM segfaults now and then (LP #1901783); retry exit 139.
         return self._execute(*cmd_arg_list,
                              root_helper=root_helper or self._root_helper,
-                             run_as_root=run_as_root)
+                             run_as_root=run_as_root, **kwargs)
 
     def lv_ref(self, name: str) -> str:
         return '%s/%s' % (self.vg_name, validate_name(name))
@@ -588,6 +592,36 @@ class SharedLVM(brick_lvm.LVM):
         self._run('lvchange', '-a' + mode, '--yes',
                   self.lv_ref(name), target=self.lv_ref(name))
 
+    # -- the lvmlockd mode (lockd.py) ---------------------------------------
+
+    def vg_lock_type(self) -> str:
+        """The VG's lock type: '' for a local VG, 'sanlock' when shared."""
+        out, _err = self._run('vgs', '--noheadings', '-o', 'vg_lock_type',
+                              '--readonly', self.vg_name,
+                              target=self.vg_name)
+        return out.strip()
+
+    def lockspace_started(self) -> bool:
+        """True when lvmlockd on this host has joined the VG's lockspace."""
+        return self.vg_name in started_lockspaces(self._execute,
+                                                  self._root_helper)
+
+    def start_lockspace(self, timeout: int) -> None:
+        """Join the VG's lockspace (``vgchange --lockstart``), waiting.
+
+        sanlock takes tens of seconds to join (more after an unclean
+        shutdown: lvmlockd(8)); past *timeout* the start goes on without
+        us and LockspaceNotStarted says so.
+        """
+        try:
+            self._run('vgchange', '--lockstart', self.vg_name,
+                      target=self.vg_name, write=True, timeout=timeout)
+        except subprocess.TimeoutExpired as err:
+            raise exception.LockspaceNotStarted(
+                command='vgchange --lockstart', target=self.vg_name,
+                exit_code='none', stderr='still starting after %s s'
+                % timeout) from err
+
     def refresh_lv(self, name: str) -> None:
         """Reload an active LV's table from the metadata on disk.
 
@@ -649,6 +683,22 @@ class SharedLVM(brick_lvm.LVM):
         'get_physical_volumes'))
     del _refused, _THIN
     # -- end of os-brick's closed methods ----------------------------------
+
+
+def started_lockspaces(executor: Callable,
+                       root_helper: Optional[str] = None) -> dict:
+    """{VG name: lock type} of the lockspaces lvmlockd joined here.
+
+    Empty when lvmlockd is not running (lvmlockctl fails to connect).
+    """
+    try:
+        out, _err = executor('lvmlockctl', '--info', root_helper=root_helper,
+                             run_as_root=True)
+    except processutils.ProcessExecutionError as err:
+        LOG.warning('lvmlockctl --info failed (is lvmlockd running?): '
+                    'exit=%s stderr=%r', err.exit_code, err.stderr)
+        return {}
+    return lockd.started_lockspaces(out)
 
 
 def visible_vgs(executor: Callable, root_helper: Optional[str] = None,

@@ -33,6 +33,13 @@ def lvm_errors(func):
         except (lvm_exception.InvalidName,
                 lvm_exception.InvalidSize) as err:
             raise exc.InvalidValue(reason=str(err)) from err
+        except (lvm_exception.LockedByOtherHost,
+                lvm_exception.LockspaceNotStarted) as err:
+            refused = (exc.SnapshotStorageRefused
+                       if func.__name__ == 'delete_snapshot'
+                       else exc.StorageRefused)
+            raise refused(operation=func.__name__.replace('_', ' '),
+                          reason=str(err)) from err
         except lvm_exception.SharedLVMError as err:
             raise exc.SharedLVMDriverError(reason=str(err)) from err
     return wrapper

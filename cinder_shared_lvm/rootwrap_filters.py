@@ -179,6 +179,8 @@ LVMLOCKD_SHAPES = (
     (BOTH, 'lvchange', ('-asy', '--yes', LV_REF)),
     (WRITER, 'vgchange', ('--lockstart', P('{vg}'))),
 )
+# ...and reading which lockspaces lvmlockd has joined (lockd.py).
+LVMLOCKD_HOST_SHAPES = (('lvmlockctl', '--info'),)
 
 _DD_COPY = ('dd', DD_IF, DD_OF, DD_COUNT, DD_BS, DD_IFLAG, Opt(DD_LAST))
 
@@ -372,7 +374,10 @@ def generate(backends: Iterable[Backend],
                 tokens = ['env', 'LC_ALL=C', cmd, '--config', config]
                 lines += _lines('b%d_lvm%d_%s_%s' % (number, index, cmd, role),
                                 tokens + list(args), values)
-        for index, shape in enumerate(HOST_SHAPES):
+        host_shapes = HOST_SHAPES
+        if backend.lock_manager == lockd.LVMLOCKD:
+            host_shapes += LVMLOCKD_HOST_SHAPES
+        for index, shape in enumerate(host_shapes):
             lines += _lines('b%d_host%d_%s' % (number, index, shape[0]),
                             list(shape), values)
     return '\n'.join(lines) + '\n'

@@ -168,6 +168,7 @@ class FakeVG(object):
         self.autoactivation = autoactivation
         self.tags = []
         self.lvs = {}
+        self.lock_type = ''       # 'sanlock' for a shared VG (lvmlockd)
 
     def add_lv(self, name: str, size: int = GiB, attr: str = '-wi-------',
                origin: str = '', tags: str = '', uuid: str = '') -> dict:
@@ -193,6 +194,8 @@ class FakeVG(object):
             raise pe_error(5, '  Volume group "%s" not found' % argv[-1])
         if argv[argv.index('-o') + 1] == 'vg_tags':
             return '  %s\n' % ','.join(self.tags), ''
+        if argv[argv.index('-o') + 1] == 'vg_lock_type':
+            return '  %s\n' % self.lock_type, ''
         return self.vgs_output(), ''
 
     def _vgchange(self, argv: tuple) -> tuple:

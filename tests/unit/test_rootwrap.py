@@ -382,11 +382,12 @@ def test_every_recorded_command_matches(request, tmp_path):
     calls = [c for c in record['calls'] if c['scope'] == cmdrecord.ROOTWRAP]
     assert {_family(c['argv']) for c in calls} >= EXPECTED_FAMILIES
     # The connector's discovery is skipped (os-brick runs it through
-    # privsep): it only reads which VGs this host sees, and lvm.conf's
-    # filters to confine that scan.
+    # privsep): it only reads which VGs this host sees, lvm.conf's
+    # filters to confine that scan, and (lvmlockd mode) which lockspaces
+    # lvmlockd has joined.
     assert {_family(c['argv']) for c in record['calls']
-            if c['scope'] == cmdrecord.OS_BRICK_PRIVSEP} <= {'vgs',
-                                                             'lvmconfig'}
+            if c['scope'] == cmdrecord.OS_BRICK_PRIVSEP} <= {
+                'vgs', 'lvmconfig', 'lvmlockctl'}
     # NOTE: listing /sys/class/scsi_host needs no root; anything else
     # without run_as_root would fail on a real host.
     assert {c['argv'][0] for c in record['calls']
@@ -505,6 +506,7 @@ LOCKD_ONLY = [
     lvm_argv('lvchange', '-asy', '--yes', '%s/%s' % (VG, LV),
              config=READER_CONF),
     lvm_argv('vgchange', '--lockstart', VG),
+    ['lvmlockctl', '--info'],
 ]
 
 
