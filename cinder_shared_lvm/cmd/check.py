@@ -24,6 +24,7 @@ from typing import Optional
 
 from oslo_concurrency import processutils
 
+from cinder_shared_lvm.cmd import check_lockd
 from cinder_shared_lvm.cmd import common
 from cinder_shared_lvm import exception
 from cinder_shared_lvm import lvm
@@ -34,7 +35,7 @@ LVMCONFIG_KEYS = (
     'devices/global_filter', 'devices/filter', 'devices/hints',
     'devices/obtain_device_list_from_udev', 'global/use_lvmetad',
     'global/use_lvmlockd', 'global/metadata_read_only',
-    'activation/auto_activation_volume_list')
+    'activation/auto_activation_volume_list', 'local/host_id')
 
 # Paths a reject-all pattern must reject: a filter that lets any of them
 # through would let LVM scan local disks next to the shared LUN.
@@ -53,8 +54,10 @@ def add_parser(subparsers, parents):
                     'Use --role writer on the cinder-volume host and '
                     '--role reader on compute hosts.')
     parser.add_argument('--lvmlockd', action='store_true',
-                        help='this deployment uses lvmlockd (sanlock); '
-                             'then global/use_lvmlockd must be 1')
+                        help='this deployment uses lvmlockd (sanlock): '
+                             'global/use_lvmlockd must be 1, and sanlock, '
+                             'lvmlockd, local/host_id, the VG\'s lockspace '
+                             'and the watchdog are checked too')
     parser.add_argument('--local-vgs', action='store_true',
                         help='this reader also manages local VGs, so its '
                              'lvm.conf cannot set metadata_read_only=1; '
@@ -84,6 +87,8 @@ def run(ctx: common.Context, args) -> common.Outcome:
                           'udev-device-list', 'udev\'s list can be stale '
                           'or empty for a shared LUN'),
                 _read_only(ctx, conf, args.local_vgs)]
+    if args.lvmlockd:
+        results += check_lockd.checks(ctx, conf)
     failed = any(r['status'] == FAIL for r in results)
     data = {'vg': ctx.vg, 'role': ctx.role, 'ok': not failed,
             'checks': results}

@@ -38,6 +38,7 @@ from oslo_concurrency import processutils
 
 from cinder_shared_lvm.cmd import common
 from cinder_shared_lvm import exception
+from cinder_shared_lvm import lockd
 from cinder_shared_lvm import lvm
 
 BYTES_PER_LV = 600
@@ -45,6 +46,8 @@ LVS_PER_VOLUME = 2          # the volume and one snapshot
 COPIES = 2                  # old and new metadata, both in the buffer
 HEADROOM = 1 << 20          # label, mda header, VG and PV sections
 MIN_METADATA_MIB = 16
+LEASES_BEGIN_MIB = 67        # lvmlockd's lockspace, GL and VG leases
+LOCK_LV_MIB = 256            # what vgcreate --shared makes (measured)
 DEFAULT_EXPECTED_VOLUMES = 10000
 MIB = 1 << 20
 PV_SIGNATURE = 'an LVM physical volume'
@@ -55,6 +58,17 @@ def metadata_size_mib(expected_volumes: int) -> int:
     needed = (expected_volumes * LVS_PER_VOLUME * BYTES_PER_LV * COPIES +
               HEADROOM)
     return max(MIN_METADATA_MIB, int(math.ceil(needed / float(MIB))))
+
+
+def lock_area_mib(expected_volumes: int) -> int:
+    """Size in MiB of the sanlock lock LV (``lvmlock``) for the volumes.
+
+    lvmlockd keeps one 1 MiB lease per LV (sanlock's alignment on 512-byte
+    sectors), after 67 MiB of lockspace, global and VG leases
+    (lvmlockd-sanlock.c). Sized like the metadata area: a volume and one
+    LV more (a copy-mode snapshot or a copy in flight).
+    """
+    return LEASES_BEGIN_MIB + expected_volumes * LVS_PER_VOLUME
 
 
 def add_parser(subparsers, parents):
@@ -70,6 +84,14 @@ def add_parser(subparsers, parents):
                         default=DEFAULT_EXPECTED_VOLUMES, metavar='N',
                         help='volumes the VG must hold; sizes the metadata '
                              'area (default: %(default)s)')
+    parser.add_argument('--lock-manager', choices=lockd.LOCK_MANAGERS,
+                        default=lockd.NONE,
+                        help='lvmlockd: create a shared VG (vgcreate '
+                             '--shared, sanlock leases on the LUN) and size '
+                             'its lock LV for --expected-volumes; needs '
+                             'sanlock and lvmlockd running here and a '
+                             'unique local/host_id on every host '
+                             '(default: %(default)s)')
     parser.add_argument('--force', action='store_true',
                         help='overwrite existing signatures on the devices '
                              '(DESTROYS what they hold)')
@@ -102,6 +124,8 @@ def run(ctx: common.Context, args) -> common.Outcome:
     mib = metadata_size_mib(args.expected_volumes)
     sizes = {dev: _device_size(ctx, dev) for dev in ctx.devices}
     _refuse_small(sizes, mib)
+    if args.lock_manager == lockd.LVMLOCKD:
+        _refuse_small_for_locks(sizes, mib, args.expected_volumes)
     found = _signatures(ctx)
     if found and not args.force:
         owners = _pv_owners(ctx, shared) if PV_SIGNATURE in found.values() \
@@ -116,15 +140,31 @@ def run(ctx: common.Context, args) -> common.Outcome:
         # belongs to a VG; --yes answers its wipe prompts.
         pv_args += ['-ff', '--yes']
     ctx.run_lvm(shared, 'pvcreate', *pv_args, *ctx.devices)
+    shared_vg = args.lock_manager == lockd.LVMLOCKD
     try:
         # NOTE: --setautoactivation n keeps every compute host from
         # activating the VG's LVs at boot or on udev events (rule 3).
-        ctx.run_lvm(shared, 'vgcreate', '--setautoactivation', 'n', ctx.vg,
-                    *ctx.devices)
+        ctx.run_lvm(shared, 'vgcreate', *(['--shared'] if shared_vg else []),
+                    '--setautoactivation', 'n', ctx.vg, *ctx.devices)
+        if shared_vg:
+            _size_lock_lv(ctx, shared, args.expected_volumes)
     except exception.LVMCommandFailed as err:
         raise common.CLIError('%s. The devices are PVs now: fix the cause, '
                               'then run prepare again with --force.' % err)
     return _outcome(shared, args, mib, signatures)
+
+
+def _size_lock_lv(ctx: common.Context, shared, expected_volumes: int) -> None:
+    """Grow the lock LV now, while the VG is empty.
+
+    NOTE: lvmlockd grows it by itself (global/sanlock_lv_extend) when an
+    lvcreate finds no free lease, but then it needs free extents at that
+    moment, and that lvcreate waits for it.
+    """
+    wanted = lock_area_mib(expected_volumes)
+    if wanted > LOCK_LV_MIB:
+        ctx.run_lvm(shared, 'lvextend', '-L', '%dm' % wanted,
+                    '%s/lvmlock' % shared.vg_name)
 
 
 def _device_size(ctx: common.Context, device: str) -> int:
@@ -146,6 +186,15 @@ def _refuse_small(sizes: dict, mib: int) -> None:
         raise common.CLIError(
             '%s: smaller than the %d MiB metadata area plus data space. '
             'Nothing was changed.' % (', '.join(small), mib))
+
+
+def _refuse_small_for_locks(sizes: dict, mib: int, volumes: int) -> None:
+    locks = lock_area_mib(volumes)
+    if sum(sizes.values()) < (len(sizes) * mib + locks + 8) * MIB:
+        raise common.CLIError(
+            'the devices hold less than the %d MiB lock LV that %d volumes '
+            'need (plus the metadata areas). Nothing was changed.'
+            % (locks, volumes))
 
 
 def _signatures(ctx: common.Context) -> dict:
@@ -216,7 +265,8 @@ def _outcome(shared, args, mib: int, overwritten: list,
             args.expected_volumes, 'metadata_size_mib': mib,
             'size_bytes': int(row.get('vg_size') or 0),
             'overwritten_signatures': overwritten,
-            'already_prepared': already}
+            'already_prepared': already,
+            'lock_manager': args.lock_manager}
     lines = ['%s VG %s (%s) on %s' % (
                  'Already prepared:' if already else 'Created',
                  shared.vg_name, data['vg_uuid'] or 'uuid unknown',
@@ -227,6 +277,13 @@ def _outcome(shared, args, mib: int, overwritten: list,
                  % args.expected_volumes,
                  'on' if row.get('vg_autoactivation') == 'enabled'
                  else 'off')]
+    if args.lock_manager == lockd.LVMLOCKD and not already:
+        lines.append('shared VG (lvmlockd, sanlock) with a %d MiB lock LV; '
+                     'give every host a unique local/host_id and run '
+                     '"vgchange --lockstart %s" on each' % (
+                         max(LOCK_LV_MIB,
+                             lock_area_mib(args.expected_volumes)),
+                         shared.vg_name))
     wanted = metadata_size_mib(args.expected_volumes)
     if already and mib < wanted:
         lines.append('WARN: the metadata area is smaller than the %d MiB '

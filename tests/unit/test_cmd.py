@@ -788,3 +788,115 @@ def test_missing_command_is_usage_error(capsys):
     with pytest.raises(SystemExit) as exc:
         cli.main([], execute=host())
     assert exc.value.code == 2
+
+
+# -- check --lvmlockd: the lvmlockd mode's host -----------------------------
+
+LOCKD_CONFIG = GOOD_CONFIG.replace('use_lvmlockd=0', 'use_lvmlockd=1') + \
+    'host_id=3\n'
+LOCKD_INFO = 'VG %s lock_type=sanlock abc\nLS sanlock lvm_%s\n' % (VG, VG)
+DAEMON = 'daemon 3f9c2b1e-host\nuse_watchdog=0\nhigh_priority=0\n'
+
+
+def lockd_host(config=LOCKD_CONFIG, info=LOCKD_INFO, daemon=DAEMON):
+    fake = host(config=config)
+    fake.add(('lvmlockctl', '--info'), info if isinstance(
+        info, Exception) else (info, ''))
+    fake.add(('sanlock', 'client', 'status', '-D'), daemon if isinstance(
+        daemon, Exception) else (daemon, ''))
+    return fake
+
+
+def _lockd_checks(fake):
+    code, out, _err = run(['check', '--role', 'reader', '--lvmlockd',
+                           '--json'] + COMMON, fake)
+    checks = _checks(out)
+    return code, {name: checks[name]['status'] for name in (
+        'lvmlockd', 'sanlock-daemon', 'lvmlockd-daemon', 'host-id',
+        'lockspace', 'watchdog')}, checks
+
+
+def test_check_lvmlockd_on_a_good_host_passes_and_names_the_watchdog():
+    code, status, checks = _lockd_checks(lockd_host(
+        config=LOCKD_CONFIG.replace('metadata_read_only=0',
+                                    'metadata_read_only=1')))
+    assert status == {'lvmlockd': 'PASS', 'sanlock-daemon': 'PASS',
+                      'lvmlockd-daemon': 'PASS', 'host-id': 'PASS',
+                      'lockspace': 'PASS', 'watchdog': 'WARN'}
+    assert '-w 0' in checks['watchdog']['detail']
+    assert code == 0
+
+
+def test_check_lvmlockd_with_wdmd_passes_the_watchdog():
+    _code, status, checks = _lockd_checks(lockd_host(
+        daemon=DAEMON.replace('use_watchdog=0', 'use_watchdog=1')))
+    assert status['watchdog'] == 'PASS'
+    assert 'wdmd' in checks['watchdog']['detail']
+
+
+@pytest.mark.parametrize('change, failed', [
+    (dict(config=LOCKD_CONFIG.replace('host_id=3\n', '')), 'host-id'),
+    (dict(config=LOCKD_CONFIG.replace('host_id=3', 'host_id=2001')),
+     'host-id'),
+    (dict(config=LOCKD_CONFIG.replace('host_id=3', 'host_id=0')), 'host-id'),
+    (dict(info=''), 'lockspace'),
+    (dict(info=LOCKD_INFO.replace('sanlock', 'dlm')), 'lockspace'),
+    (dict(info=fakes.pe_error(255, 'Cannot connect to lvmlockd.')),
+     'lvmlockd-daemon'),
+    (dict(daemon=fakes.pe_error(1, '')), 'sanlock-daemon'),
+    (dict(daemon=fakes.pe_error(1, '')), 'watchdog'),
+    (dict(daemon='daemon x\n'), 'watchdog'),
+])
+def test_check_lvmlockd_fails_what_is_missing(change, failed):
+    code, status, checks = _lockd_checks(lockd_host(**change))
+    assert status[failed] == 'FAIL', checks[failed]
+    assert code == 1
+
+
+def test_check_without_lvmlockd_asks_no_lock_daemon():
+    fake = lockd_host(config=GOOD_CONFIG)
+    run(['check', '--role', 'writer'] + COMMON, fake)
+    assert not [c for c in fake.commands
+                if c[0] in ('sanlock', 'lvmlockctl')]
+
+
+# -- prepare --lock-manager lvmlockd ----------------------------------------
+
+@pytest.mark.parametrize('volumes, mib', [(1, 69), (10000, 20067)])
+def test_lock_area_formula(volumes, mib):
+    assert prepare.lock_area_mib(volumes) == mib
+
+
+def test_prepare_lvmlockd_makes_a_shared_vg_and_sizes_its_lock_lv():
+    fake = host(vgs='')
+    code, out, _err = run(['prepare', '--lock-manager', 'lvmlockd',
+                           '--expected-volumes', '1000'] + COMMON, fake)
+    assert code == 0, out
+    assert ('vgcreate', '--shared', '--setautoactivation', 'n', VG,
+            DEV) in fake.commands
+    assert fake.commands[-2] == ('lvextend', '-L', '2067m',
+                                 '%s/lvmlock' % VG)
+    assert 'local/host_id' in out and '--lockstart %s' % VG in out
+
+
+def test_prepare_lvmlockd_keeps_the_default_lock_lv_when_it_is_enough():
+    fake = host(vgs='')
+    code, _out, _err = run(['prepare', '--lock-manager', 'lvmlockd',
+                            '--expected-volumes', '50'] + COMMON, fake)
+    assert code == 0
+    assert 'lvextend' not in fake.names()
+
+
+def test_prepare_lvmlockd_refuses_devices_too_small_for_the_locks():
+    fake = host(vgs='', size=2 * GIB)
+    code, _out, err = run(['prepare', '--lock-manager', 'lvmlockd',
+                           '--expected-volumes', '10000'] + COMMON, fake)
+    assert code == 1
+    assert 'lock LV' in err and 'Nothing was changed' in err
+    assert not [c for c in fake.commands if fakes.is_metadata_write(c)]
+
+
+def test_prepare_in_the_default_mode_makes_a_local_lock_type_vg():
+    fake = host(vgs='')
+    run(['prepare'] + COMMON, fake)
+    assert not [c for c in fake.commands if '--shared' in c]
