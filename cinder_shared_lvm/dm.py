@@ -206,10 +206,23 @@ def inventory(execute: Callable, root_helper=None,
     return devices
 
 
+def is_lock_lv(name: str) -> bool:
+    """True for a shared VG's hidden ``lvmlock`` LV (lvmlockd mode).
+
+    sanlock keeps every lease of the VG on it: removing its dm device
+    would make this host lose them all (and sanlock's watchdog reset it).
+    In a dm name '-' inside a VG or LV name is doubled, so only an LV
+    named exactly ``lvmlock`` ends with a single '-lvmlock'.
+    """
+    return name.endswith('-lvmlock') and not name.endswith('--lvmlock')
+
+
 def families(devices: Iterable[Device], vg_uuid: str) -> list:
-    """The VG's devices grouped into families (connected by use)."""
+    """The VG's devices grouped into families (connected by use); the
+    lock LV of the lvmlockd mode is never one of them."""
     vg = lvm_uuid(vg_uuid)
-    members = [d for d in devices if d.vg_uuid == vg]
+    members = [d for d in devices
+               if d.vg_uuid == vg and not is_lock_lv(d.name)]
     parent = {d.uuid: d.uuid for d in members}
 
     def find(key):

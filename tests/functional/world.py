@@ -37,6 +37,7 @@ from oslo_config import cfg
 
 from cinder_shared_lvm.cmd import main as cli
 from cinder_shared_lvm import connector as connmod
+from cinder_shared_lvm import dm
 from cinder_shared_lvm import driver as drvmod
 from tests import cinder_objects
 
@@ -331,8 +332,10 @@ class World(object):
         for name in self.rig.host_names:
             if not self.rig.host(name).is_up():
                 continue
+            # NOTE: the lvmlockd mode's lock LV is active on every host
+            # with a started lockspace: sanlock's, not a leftover.
             names = [n for n in self.rig.host(name).dm_tables()
-                     if n.startswith(prefix)]
+                     if n.startswith(prefix) and not dm.is_lock_lv(n)]
             if names:
                 stale[name] = names
         return stale

@@ -170,6 +170,28 @@ def test_remove_leftovers_for_startup_recovery():
                       'skipped_open': {}, 'failed': []}
 
 
+LOCK_LV = line('cinder--shared-lvmlock', uuid('k' * 32), '253:9', 1)
+
+
+@pytest.mark.parametrize('force', [False, True])
+def test_the_lock_lv_of_a_shared_vg_is_never_a_leftover(force):
+    """sanlock holds the lvmlockd mode's leases on it: removing it would
+    drop every lock of this host (and get it reset by the watchdog)."""
+    fake, _devices = inv(LOCK_LV + line(PL, uuid(PLAIN), '253:4'))
+    fake.reset()
+    report = dm.remove_leftovers(fake, 'sudo', VG_UUID, force=force)
+    assert fake.commands == [DMINFO, rm(uuid(PLAIN))]
+    assert report['removed'] == [[PL]] and report['skipped_open'] == {}
+
+
+@pytest.mark.parametrize('name, lock', [
+    ('cinder--shared-lvmlock', True), ('vg-lvmlock', True),
+    ('vg-my--lvmlock', False), ('vg-lvmlock-cow', False),
+    ('vg-lvmlockx', False), ('vg-volume--1', False)])
+def test_only_an_lv_named_lvmlock_is_the_lock_lv(name, lock):
+    assert dm.is_lock_lv(name) is lock
+
+
 def test_remove_leftovers_reports_failures_and_goes_on():
     fake, _devices = inv()
     fake.add(rm(uuid(GONE)), fakes.pe_error(1, 'busy'))
