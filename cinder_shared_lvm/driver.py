@@ -750,6 +750,7 @@ class SharedLVMDriver(manage.ManageMixin, driver.VolumeDriver):
             lv = self._require_lv(volume.name, what)
             fresh = self._fresh(volume)
             policy.check_family_change('extend', fresh, lv)
+            policy.check_extend_under_lvmlockd(fresh, self.lock_manager)
             policy.check_not_copying('extend', self.vg_name, [volume.name],
                                      fresh)
             grow = self._growth(volume, lv, new_size)

@@ -84,14 +84,19 @@ def lockspace_not_started(stderr: Optional[str]) -> bool:
     return bool(stderr) and bool(_LOCKSPACE_NOT_STARTED.search(stderr))
 
 
-# ``lvmlockctl --info``: one "VG <name> lock_type=<type> <uuid>" line per
-# lockspace that lvmlockd has joined on this host (lvmlockctl(8) calls
-# the format primitive and subject to change; doc/source/lvmlockd-facts.rst
-# quotes what LVM 2.03.16 prints).
-_INFO_VG_LINE = re.compile(r'^VG\s+(\S+)\s+lock_type=(\S+)', re.MULTILINE)
+# ``lvmlockctl --info`` (LVM 2.03.16, measured on the rig): per lockspace a
+# "VG <name> lock_type=<type> <uuid>" line, then "LS <type> lvm_<name>".
+# lvmlockctl(8) calls the format primitive and subject to change. A
+# lockspace whose start failed keeps both lines, with "REM:" (being
+# removed) before its name on the LS line: only a bare name is started.
+_INFO_LOCKSPACE = re.compile(
+    r'^VG\s+(\S+)\s+lock_type=(\S+).*\n^LS\s+\S+\s+(\S+)', re.MULTILINE)
 
 
 def started_lockspaces(info: Optional[str]) -> dict:
-    """{VG name: lock type} of the lockspaces in ``lvmlockctl --info``."""
+    """{VG name: lock type} of the lockspaces that ``lvmlockctl --info``
+    shows as started (joined) on this host."""
     return {name: lock_type
-            for name, lock_type in _INFO_VG_LINE.findall(info or '')}
+            for name, lock_type, ls_name in _INFO_LOCKSPACE.findall(
+                info or '')
+            if ls_name == 'lvm_' + name}

@@ -233,6 +233,21 @@ def check_family_change(operation: str, origin, lv: Optional[dict],
         error=error)
 
 
+def check_extend_under_lvmlockd(volume, lock_manager: str) -> None:
+    """lvmlockd mode: refuse an online extend before LVM does.
+
+    Measured on LVM 2.03.16: lvextend needs the LV's lock exclusively, so
+    an LV active on another host (-aey or -asy) is refused with "LV locked
+    by other host". Saying so here gives the operator the reason and the
+    way out (detach, extend, attach) instead of LVM's bare refusal.
+    """
+    if lock_manager == lockd.LVMLOCKD:
+        check_not_attached(
+            'extend', volume,
+            'in the lvmlockd mode LVM extends only an LV that no other '
+            'host has active (lvextend takes its lock exclusively)')
+
+
 def check_clone_source(volume) -> None:
     check_not_attached(
         'clone', volume,

@@ -144,10 +144,20 @@ def test_refusals_of_a_snapshot_delete_are_snapshot_busy():
 # -- the LVM layer ----------------------------------------------------------
 
 def test_started_lockspaces_reads_lvmlockctl_info():
-    assert lockd.started_lockspaces(STARTED[0] + 'VG other lock_type=dlm '
-                                    'x\n') == {VG: 'sanlock', 'other': 'dlm'}
+    assert lockd.started_lockspaces(
+        STARTED[0] + 'VG other lock_type=dlm x\nLS dlm lvm_other\n') == {
+            VG: 'sanlock', 'other': 'dlm'}
     assert lockd.started_lockspaces('') == {}
     assert lockd.started_lockspaces(None) == {}
+
+
+def test_a_lockspace_whose_start_failed_is_not_started():
+    # measured: after "VG svg start failed", lvmlockctl --info still lists
+    # the VG, with its LS line marked REM: (being removed)
+    info = ('VG svg lock_type=sanlock CkLS9m-tVAN-6lKp-1El7-tDNr-ybLQ-'
+            'Ks3990\nLS sanlock REM:lvm_svg\nLK VG un ver 0\n'
+            'daemon 276f868a.compute-1\np -1 helper\n')
+    assert lockd.started_lockspaces(info) == {}
 
 
 def test_without_lvmlockd_running_no_lockspace_is_started():
@@ -195,3 +205,30 @@ def test_properties_in_the_default_mode_do_not_ask_lvmlockd():
     run = fakes.FakeExecutor([(VGS, ('  %s|UUID-A\n' % VG, ''))])
     assert 'shared_lvm_lockspaces' not in _properties(run)
     assert INFO not in run.commands
+
+
+# -- online extend -----------------------------------------------------------
+
+
+def test_an_online_extend_is_refused_before_lvm_refuses_it(
+        make_driver, executor, shared_vg, make_volume):
+    """Measured: lvextend of an LV active on another host is refused by
+    lvmlockd; the policy says why and what to do, and runs nothing."""
+    executor.add(INFO, STARTED)
+    drv = _setup(make_driver, executor)
+    shared_vg.add_lv(VOL, attr='-wi-------')
+    executor.reset()
+    with pytest.raises(exc.OperationRefused,
+                       match='cmp1.*lvmlockd mode.*Nothing was changed'):
+        drv.extend_volume(make_volume(attached_to=['cmp1']), 2)
+    assert 'lvextend' not in [c[0] for c in executor.commands]
+
+
+def test_a_detached_volume_extends_in_the_lvmlockd_mode(
+        make_driver, executor, shared_vg, make_volume):
+    executor.add(INFO, STARTED)
+    drv = _setup(make_driver, executor)
+    shared_vg.add_lv(VOL, attr='-wi-------')
+    drv.extend_volume(make_volume(), 2)
+    assert executor.commands[-1] == ('lvextend', '-L', '2g',
+                                     '%s/%s' % (VG, VOL))
