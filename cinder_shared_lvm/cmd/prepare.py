@@ -139,13 +139,20 @@ def run(ctx: common.Context, args) -> common.Outcome:
         # NOTE: -ff is what pvcreate needs to re-initialise a PV that
         # belongs to a VG; --yes answers its wipe prompts.
         pv_args += ['-ff', '--yes']
-    ctx.run_lvm(shared, 'pvcreate', *pv_args, *ctx.devices)
     shared_vg = args.lock_manager == lockd.LVMLOCKD
+    if shared_vg:
+        # NOTE: pvcreate needs lvmlockd's global lock, which exists only
+        # once the first sanlock VG does (lvmlockd(8)): vgcreate
+        # initialises the PVs itself, with the same options.
+        vg_args = ['--shared'] + pv_args
+    else:
+        ctx.run_lvm(shared, 'pvcreate', *pv_args, *ctx.devices)
+        vg_args = []
     try:
         # NOTE: --setautoactivation n keeps every compute host from
         # activating the VG's LVs at boot or on udev events (rule 3).
-        ctx.run_lvm(shared, 'vgcreate', *(['--shared'] if shared_vg else []),
-                    '--setautoactivation', 'n', ctx.vg, *ctx.devices)
+        ctx.run_lvm(shared, 'vgcreate', *vg_args, '--setautoactivation',
+                    'n', ctx.vg, *ctx.devices)
         if shared_vg:
             _size_lock_lv(ctx, shared, args.expected_volumes)
     except exception.LVMCommandFailed as err:

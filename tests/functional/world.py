@@ -86,6 +86,8 @@ class World(object):
                                'volume_clear': 'none',
                                'volume_backend_name': backend},
                               **(overrides or {}))
+        self.lock_manager = self.overrides.get('shared_lvm_lock_manager',
+                                               'none')
         self.driver = None
 
     # -- setup ---------------------------------------------------------------
@@ -99,7 +101,7 @@ class World(object):
         rc = cli.main(['prepare', '--vg', self.vg_name, '--devices',
                        ','.join(self.devices),
                        '--expected-volumes', str(expected_volumes),
-                       '--force'],
+                       '--lock-manager', self.lock_manager, '--force'],
                       execute=self.node().execute,
                       stdout=_Lines(out), stderr=_Lines(out))
         if rc != 0:
@@ -173,7 +175,8 @@ class World(object):
 
     def connector_properties(self, host: str) -> dict:
         props = connmod.SharedLVMConnector.get_connector_properties(
-            None, execute=self.node(host).execute, host=host)
+            None, execute=self.node(host).execute, host=host,
+            shared_lvm_lock_manager=self.lock_manager)
         return dict(props, host=host, multipath=False)
 
     # -- cinder objects ------------------------------------------------------

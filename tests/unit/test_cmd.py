@@ -872,8 +872,10 @@ def test_prepare_lvmlockd_makes_a_shared_vg_and_sizes_its_lock_lv():
     code, out, _err = run(['prepare', '--lock-manager', 'lvmlockd',
                            '--expected-volumes', '1000'] + COMMON, fake)
     assert code == 0, out
-    assert ('vgcreate', '--shared', '--setautoactivation', 'n', VG,
-            DEV) in fake.commands
+    # no pvcreate: it would need the global lock that this VG creates
+    assert 'pvcreate' not in fake.names()
+    assert ('vgcreate', '--shared', '--metadatasize', '16m',
+            '--setautoactivation', 'n', VG, DEV) in fake.commands
     assert fake.commands[-2] == ('lvextend', '-L', '2067m',
                                  '%s/lvmlock' % VG)
     assert 'local/host_id' in out and '--lockstart %s' % VG in out
