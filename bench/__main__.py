@@ -130,6 +130,11 @@ def main(argv=None) -> int:
             import traceback
             traceback.print_exc()
             results['rig_error'] = 'rig: %s: %s' % (type(err).__name__, err)
+    if not args.skip_rig:
+        from bench import lockd
+        progress('lvmlockd mode against the default mode, on the rig')
+        _section(results, 'lvmlockd', lambda: lockd.run(
+            rounds=3 if args.quick else 5, progress=progress))
     results['duration_s'] = round(time.monotonic() - t0, 1)
     with open(os.path.join(args.out, 'results.json'), 'w') as f:
         json.dump(results, f, indent=1, sort_keys=True)

@@ -126,6 +126,7 @@ def render(r: dict) -> str:
     text.append(_profile_table(r.get('profile') or {}))
     text.append(_pools_table(r.get('pools') or {}))
     text.append(_copy_table(rig.get('copy') or {}))
+    text.append(_lockd_table(r.get('lvmlockd') or {}))
     errors = ['%s: %s' % (k, v['error']) for sec in (rig, host)
               for k, v in sec.items() if isinstance(v, dict) and
               'error' in v]
@@ -135,12 +136,25 @@ def render(r: dict) -> str:
         if r.get(key):
             errors.append(r[key])
     errors += ['%s: %s' % (key, r[key]['error'])
-               for key in ('host', 'pools', 'profile')
+               for key in ('host', 'pools', 'profile', 'lvmlockd')
                if isinstance(r.get(key), dict) and 'error' in r[key]]
     if errors:
         text.append('Sections that failed in this run:\n\n' + ''.join(
             '* %s\n' % e for e in errors) + '\n')
     return '\n'.join(text)
+
+
+def _lockd_table(lk: dict) -> str:
+    if not lk.get('ratio_lvmlockd_to_none'):
+        return ''
+    med = lk['median_s']
+    rows = [[op.replace('_', ' '), '%.3f' % med['lvmlockd'][op],
+             '%.3f' % med['none'][op], ratio]
+            for op, ratio in lk['ratio_lvmlockd_to_none'].items()]
+    return _table('The lvmlockd mode against the default mode, same rig '
+                  '(%d rounds, median seconds)' % lk['rounds'],
+                  ['operation', 'lvmlockd', 'none', 'lvmlockd / none'],
+                  rows)
 
 
 def _profile_table(prof: dict) -> str:

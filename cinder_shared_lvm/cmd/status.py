@@ -17,6 +17,7 @@ import re
 from typing import Optional
 
 from cinder_shared_lvm.cmd import common
+from cinder_shared_lvm.cmd import locks
 from cinder_shared_lvm import contract
 from cinder_shared_lvm import exception
 from cinder_shared_lvm import lvm
@@ -39,6 +40,10 @@ def add_parser(subparsers, parents):
                     'snapshot it holds (other LVs are "unmanaged"), its '
                     'size, its snapshot family, and whether it is active '
                     'or open on this host.')
+    parser.add_argument('--locks', action='store_true',
+                        help='lvmlockd mode: also show which host holds '
+                             'each LV\'s lock, read from the sanlock leases '
+                             'on the LUN (sanlock direct dump)')
     parser.set_defaults(func=run, default_role=lvm.READER)
     return parser
 
@@ -82,6 +87,10 @@ def run(ctx: common.Context, args) -> common.Outcome:
             'metadata_free_percent': round(
                 common.metadata_free_percent(row), 1),
             'lvs': entries, 'families': families(lvs)}
+    if getattr(args, 'locks', False):
+        held = locks.holders(ctx, ctx.shared_lvm())
+        for entry in entries:
+            entry['lock'] = held.get(entry['name'], 'free')
     return common.Outcome(0, data, _lines(data))
 
 
@@ -99,11 +108,14 @@ def _lines(data: dict) -> list:
         data['metadata_free_percent'])]
     if not data['lvs']:
         return lines + ['no LVs']
+    with_locks = 'lock' in data['lvs'][0]
     rows = [(e['name'], e['kind'], e['id'] or '-',
              common.human_size(e['size_bytes']), e['origin'] or '-',
-             _yes(e['active']), _yes(e['open'])) for e in data['lvs']]
+             _yes(e['active']), _yes(e['open'])) +
+            ((e['lock'],) if with_locks else ()) for e in data['lvs']]
     lines += [''] + common.table(
-        ['LV', 'CINDER', 'ID', 'SIZE', 'ORIGIN', 'ACTIVE', 'OPEN'], rows)
+        ['LV', 'CINDER', 'ID', 'SIZE', 'ORIGIN', 'ACTIVE', 'OPEN'] +
+        (['LOCK HELD BY'] if with_locks else []), rows)
     for origin, snaps in sorted(data['families'].items()):
         lines.append('family %s -> %s' % (origin, ', '.join(sorted(snaps))))
     return lines

@@ -902,3 +902,73 @@ def test_prepare_in_the_default_mode_makes_a_local_lock_type_vg():
     fake = host(vgs='')
     run(['prepare'] + COMMON, fake)
     assert not [c for c in fake.commands if '--shared' in c]
+
+
+# -- status --locks: the sanlock leases on the LUN ---------------------------
+
+# As measured on the rig (doc/source/lvmlockd-facts.rst).
+DUMP_HEADER = ('  offset                            lockspace             '
+               '                            resource  timestamp  own  gen '
+               'lver\n')
+HOSTS_DUMP = DUMP_HEADER + (
+    '00000000    lvm_cinder-shared  64e7d8ce-f19a-11f1-851e-4b54d2e9ec60.'
+    'cinder-nod 0000000187 0001 0001\n'
+    '00000512    lvm_cinder-shared   66ee59e0-f19a-11f1-9684-11335fbeba95.'
+    'compute-1 0000000131 0002 0001\n')
+LOCK_LV = '/dev/mapper/cinder--shared-lvmlock'
+
+
+def lease(offset, owner, timestamp):
+    return DUMP_HEADER + ('%08d    lvm_cinder-shared   WbZa7d-h13m-xCHJ-SPtM-'
+                          'VFjV-Ke7o-Zc1giL %010d %04d 0001 2\n'
+                          % (offset, timestamp, owner))
+
+
+def locks_host():
+    fake = host()
+    fake.add(('lvs', '--noheadings', '--separator', '|', '-o',
+              'lv_name,lv_lock_args'), (
+        '  volume-%s|1.0.0:75497472\n  _snapshot-%s|\n'
+        '  volume-%s|1.0.0:76546048\n  scratch|1.0.0:77594624\n'
+        % (VOL_A, SNAP_C, VOL_B), ''))
+    dump = ('sanlock', 'direct', 'dump')
+    fake.add(dump + ('%s:0:1048576' % LOCK_LV,), (HOSTS_DUMP, ''))
+    fake.add(dump + ('%s:75497472:1048576' % LOCK_LV,),
+             (lease(75497472, 2, 145), ''))
+    fake.add(dump + ('%s:76546048:1048576' % LOCK_LV,),
+             (lease(76546048, 1, 0), ''))
+    fake.add(dump + ('%s:77594624:1048576' % LOCK_LV,),
+             (lease(77594624, 0, 0), ''))
+    return fake
+
+
+def test_status_locks_names_the_host_that_holds_each_lv():
+    code, out, _err = run(['status', '--locks', '--json'] + COMMON,
+                          locks_host())
+    assert code == 0
+    held = {e['name']: e['lock'] for e in json.loads(out)['lvs']}
+    assert held == {'volume-' + VOL_A: 'compute-1 (host_id 2)',
+                    '_snapshot-' + SNAP_C: "origin's",
+                    'volume-' + VOL_B: 'free',     # released: timestamp 0
+                    'scratch': 'free'}
+
+
+def test_status_locks_writes_nothing():
+    fake = locks_host()
+    run(['status', '--locks'] + COMMON, fake)
+    assert not [c for c in fake.commands if fakes.is_metadata_write(c)]
+    assert [c[:3] for c in fake.commands if c[0] == 'sanlock'] == [
+        ('sanlock', 'direct', 'dump')] * 4
+
+
+def test_status_locks_on_a_local_vg_says_why_it_cannot():
+    fake = locks_host()
+    fake.add(('sanlock',), fakes.pe_error(1, 'open error -2'))
+    code, _out, err = run(['status', '--locks'] + COMMON, fake)
+    assert code == 1 and 'is this VG shared' in err
+
+
+def test_status_without_locks_reads_no_lease():
+    fake = locks_host()
+    run(['status'] + COMMON, fake)
+    assert 'sanlock' not in fake.names()
