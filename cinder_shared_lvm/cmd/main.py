@@ -28,6 +28,7 @@ from oslo_concurrency import processutils
 from cinder_shared_lvm.cmd import check
 from cinder_shared_lvm.cmd import cleanup
 from cinder_shared_lvm.cmd import common
+from cinder_shared_lvm.cmd import drop
 from cinder_shared_lvm.cmd import filters
 from cinder_shared_lvm.cmd import prepare
 from cinder_shared_lvm.cmd import status
@@ -36,7 +37,7 @@ from cinder_shared_lvm import exception
 from cinder_shared_lvm import lvm
 
 PROG = 'cinder-shared-lvm'
-SUBCOMMANDS = (prepare, check, status, cleanup, filters)
+SUBCOMMANDS = (prepare, check, status, cleanup, filters, drop)
 ROLE_HELP = ('writer: the cinder-volume host; reader: a compute host '
              '(read-only LVM metadata)')
 

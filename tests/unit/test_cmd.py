@@ -972,3 +972,34 @@ def test_status_without_locks_reads_no_lease():
     fake = locks_host()
     run(['status'] + COMMON, fake)
     assert 'sanlock' not in fake.names()
+
+
+# -- drop-lockspace: after lvmlockctl --kill ---------------------------------
+
+def _dm_line(name, lv_uuid_32, opened=0):
+    vg32 = VG_UUID.replace('-', '')
+    return '%s|LVM-%s%s|253:%d|%d|L--w|8:0\n' % (
+        name, vg32, lv_uuid_32, len(name), opened)
+
+
+LOCK_LV_DM = _dm_line('cinder--shared-lvmlock', 'k' * 32, 1)
+
+
+def test_drop_lockspace_clears_a_killed_lockspace_when_nothing_is_mapped():
+    fake = host()
+    fake.add(DMINFO, (LOCK_LV_DM, ''))
+    code, out, _err = run(['drop-lockspace'] + COMMON, fake)
+    assert code == 0, out
+    assert fake.commands[-1] == ('lvmlockctl', '--drop', VG)
+    assert '--lockstart' in out
+
+
+def test_drop_lockspace_refuses_while_an_lv_is_mapped_here():
+    fake = host()
+    fake.add(DMINFO, (LOCK_LV_DM + _dm_line(
+        'cinder--shared-volume--' + VOL_A.replace('-', '--'), 'a' * 32),
+        ''))
+    code, _out, err = run(['drop-lockspace'] + COMMON, fake)
+    assert code == 1
+    assert 'cleanup --force' in err and 'Nothing was changed' in err
+    assert 'lvmlockctl' not in fake.names()
