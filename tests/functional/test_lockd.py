@@ -24,11 +24,13 @@ it measures and prints.
 
 import concurrent.futures
 import contextlib
+import json
 import time
 from unittest import mock
 
 import pytest
 
+from cinder_shared_lvm.cmd import main as cli
 from cinder_shared_lvm import driver as drvmod
 from cinder_shared_lvm import driver_exception as exc
 from cinder_shared_lvm import exception as lvm_exception
@@ -149,6 +151,44 @@ def test_a_delete_of_a_volume_active_elsewhere_is_refused_by_lvm(lw):
         w.node(C1).execute('lvchange', '-an', VG + '/' + vol.name)
     w.driver.delete_volume(vol)
     assert w.lvs() == {}
+
+
+def _cli(w, host, *argv):
+    """Run the operator CLI on *host* with --json; (exit code, data)."""
+    out = []
+    code = cli.main(list(argv) + ['--vg', VG, '--devices', ','.join(
+        w.devices), '--json'], execute=w.node(host).execute,
+        stdout=worldmod._Lines(out), stderr=worldmod._Lines(out))
+    return code, json.loads(''.join(out))
+
+
+def test_cli_check_and_status_locks_on_each_host(lw):
+    """check --lvmlockd on a compute host, and status --locks read on
+    another host than the holder's, against the real daemons."""
+    w = lw
+    vol = w.volume(1)
+    w.driver.create_volume(vol)
+    snap = w.snapshot(vol)
+    w.driver.create_snapshot(snap)
+    with w.attached(vol, C1):
+        _code, data = _cli(w, C2, 'status', '--locks')
+        held = {e['name']: e['lock'] for e in data['lvs']}
+        assert held[vol.name] == 'compute-1 (host_id %d)' % (
+            lw_mod.host_id(w.rig, C1))
+        assert set(held.values()) == {held[vol.name], "origin's"}
+    _code, data = _cli(w, C2, 'status', '--locks')
+    assert {e['lock'] for e in data['lvs']} == {'free', "origin's"}
+    _code, data = _cli(w, C1, 'check', '--role', 'reader', '--lvmlockd',
+                       '--local-vgs')
+    status = {c['check']: c['status'] for c in data['checks']}
+    assert {k: status[k] for k in (
+        'lvmlockd', 'sanlock-daemon', 'lvmlockd-daemon', 'host-id',
+        'lockspace', 'watchdog')} == {
+            'lvmlockd': 'PASS', 'sanlock-daemon': 'PASS',
+            'lvmlockd-daemon': 'PASS', 'host-id': 'PASS',
+            'lockspace': 'PASS', 'watchdog': 'WARN'}    # the rig's -w 0
+    w.driver.delete_snapshot(snap)
+    w.driver.delete_volume(vol)
 
 
 # -- defence in depth -------------------------------------------------------

@@ -74,10 +74,65 @@ def test_without_lvmlockd_the_same_text_is_a_plain_failure():
 
 def test_a_host_without_its_lockspace_gets_its_own_error():
     run = fakes.FakeExecutor([(('lvchange',), fakes.pe_error(
-        5, '  VG %s lock failed: lockspace not started\n' % VG))])
+        5, '  Cannot access VG %s due to failed lock.\n' % VG))])
     with pytest.raises(exception.LockspaceNotStarted,
                        match='vgchange --lockstart'):
         _layer(run, lockd.LVMLOCKD).activate_lv(LV)
+
+
+# stderr measured on the rig, LVM 2.03.16 (doc/source/lvmlockd-facts.rst)
+OTHER_HOST = [
+    # lvchange -aey, -asy or -ay of an LV another host holds
+    '  LV locked by other host: vg/v1\n'
+    '  Failed to lock logical volume vg/v1.\n',
+    # lvextend, lvreduce, lvrename, lvremove of it
+    '  LV locked by other host: vg/v1\n',
+    # lvcreate -s of it
+    '  LV locked by other host: vg/v1\n  Failed to lock origin LV vg/v1\n',
+    # LVM's text for a VG lock that stays taken (not produced on the rig)
+    '  VG vg lock failed: held by other host.\n',
+]
+NOT_STARTED = [
+    # lvchange -a*, lvcreate, lvremove... with no lockspace on this host
+    '  Cannot access VG vg due to failed lock.\n',
+    # the same with lvmlockd not running
+    '  WARNING: lvmlockd process is not running.\n'
+    '  Cannot access VG vg due to failed lock.\n',
+    # ...and after lvmlockctl --kill
+    '  VG vg lock failed: storage failed for sanlock leases\n'
+    '  Cannot access VG vg due to failed lock.\n',
+    # lvchange -an (rc 0)
+    '  LV vg/v1 lock failed: lockspace is inactive\n'
+    '  Failed to unlock logical volume vg/v1.\n',
+]
+NEITHER = [
+    None, '',
+    # warnings of commands that succeed without a lock (rc 0)
+    '  Reading VG vg without a lock.\n',
+    '  VG vg lock skipped: held by other host.\n',
+    '  Skipping global lock: lockspace not found or started\n',
+    # the first lockstart on a host without udev (lockd_rig.lockstart)
+    '  VG vg start failed: invalid parameters for sanlock\n',
+    '  Volume group "vg" not found\n',
+]
+
+
+@pytest.mark.parametrize('stderr', OTHER_HOST)
+def test_measured_refusals_are_refusals_by_another_host(stderr):
+    assert lockd.refused_by_other_host(stderr)
+    assert not lockd.lockspace_not_started(stderr)
+
+
+@pytest.mark.parametrize('stderr', NOT_STARTED)
+def test_measured_lockless_errors_are_a_lockspace_not_started(stderr):
+    assert lockd.lockspace_not_started(stderr)
+    assert not lockd.refused_by_other_host(stderr)
+
+
+@pytest.mark.parametrize('stderr', NEITHER)
+def test_other_texts_are_neither(stderr):
+    assert not lockd.refused_by_other_host(stderr)
+    assert not lockd.lockspace_not_started(stderr)
 
 
 # -- the connector -----------------------------------------------------------
