@@ -55,7 +55,7 @@ _REFUSED_BY_OTHER_HOST = re.compile(
 # failed lock." (rc 5); lvchange -an says "  LV <vg>/<lv> lock failed:
 # lockspace is inactive" (rc 0). The first line also follows "WARNING:
 # lvmlockd process is not running." and, after lvmlockctl --kill, "VG <vg>
-# lock failed: storage failed for sanlock leases": in each case this host
+# lock skipped: storage failed for sanlock leases": in each case this host
 # cannot lock until its lockspace is (re)started.
 _LOCKSPACE_NOT_STARTED = re.compile(
     r'Cannot access VG \S+ due to failed lock|'
