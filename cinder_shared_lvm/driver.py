@@ -47,6 +47,7 @@ from oslo_utils import units
 
 from cinder_shared_lvm import backup_refusal
 from cinder_shared_lvm import brick_registration
+from cinder_shared_lvm import cluster
 from cinder_shared_lvm import connector as shared_connector
 from cinder_shared_lvm import contract
 from cinder_shared_lvm import datapath
@@ -272,8 +273,21 @@ class SharedLVMDriver(manage.ManageMixin, driver.VolumeDriver):
                  '%(uuid)s) on %(devices)s',
                  {'backend': self.backend_name, 'vg': self.vg_name,
                   'uuid': self.vg.vg_uuid, 'devices': self.vg.devices})
+        self._check_coordination()
         self._claim_vg()
         self._recover_after_restart()
+
+    def _check_coordination(self) -> None:
+        """Refuse a clustered service whose locks hold on this host only."""
+        try:
+            # NOTE: cinder-volume's command registers [DEFAULT] cluster;
+            # other processes that load the driver do not.
+            cluster_name = CONF.cluster
+        except cfg.NoSuchOptError:
+            return
+        cluster.check_clustered_service(
+            cluster_name, CONF.coordination.backend_url, self.lock_manager,
+            cluster.read_mounts())
 
     def _start_lockspace(self) -> None:
         """lvmlockd mode: the VG must be shared, and its lockspace joined
@@ -350,18 +364,57 @@ class SharedLVMDriver(manage.ManageMixin, driver.VolumeDriver):
         maps of the VG (``lvs`` does not show a suspended, table-less or
         stale device as active) and those families are removed too.
 
+        An incomplete LV whose copy lock another process holds, or whose
+        owner tag names another service that Cinder's services table
+        shows up, is a copy in flight: it is left alone (cluster.py).
+
         :returns: {'incomplete': [...], 'removed': [...],
-                   'deactivated': [...], 'removed_dm': [...]}
+                   'deactivated': [...], 'removed_dm': [...],
+                   'in_flight': [...], 'live_owner': [...]}
         """
         found = {'incomplete': [], 'removed': [], 'deactivated': [],
-                 'removed_dm': []}
+                 'removed_dm': [], 'in_flight': [], 'live_owner': []}
         lvs = self.vg.list_lvs()
-        found['incomplete'] = [lv['name'] for lv in lvs
-                               if INCOMPLETE_TAG in lv['tags']]
+        self._sort_incomplete([lv for lv in lvs
+                               if INCOMPLETE_TAG in lv['tags']], found)
         self._deactivate_leftovers(lvs, found)
         self._remove_dm_leftovers(lvs, found)
         self._report_incomplete(found)
         return found
+
+    def _sort_incomplete(self, incomplete: list, found: dict) -> None:
+        """Tell a dead copy (reported, or cleaned up) from a live one."""
+        if not incomplete:
+            return
+        is_up = self._service_liveness()
+        me = self.host or self.hostname
+        for lv in incomplete:
+            kind = cluster.classify_incomplete(self.vg_name, lv, me, is_up)
+            if kind == cluster.DEAD:
+                found['incomplete'].append(lv['name'])
+                continue
+            key = 'in_flight' if kind == cluster.IN_FLIGHT else 'live_owner'
+            found[key].append(lv['name'])
+            LOG.info('LV %(lv)s is being copied into by %(owner)s (%(why)s); '
+                     'left alone', {
+                         'lv': self.vg.lv_ref(lv['name']),
+                         'owner': cluster.owner_of(lv['tags']) or 'a service',
+                         'why': 'its copy lock is held'
+                         if kind == cluster.IN_FLIGHT
+                         else 'that service is up in Cinder'})
+
+    @staticmethod
+    def _service_liveness():
+        """callable(tag-safe service) -> is it up, per Cinder's table."""
+        try:
+            table = cluster.services_up(cinder_context.get_admin_context(),
+                                        objects)
+        except Exception as err:
+            LOG.warning('Cannot read the cinder-volume services from '
+                        "Cinder's database (%s): an incomplete LV of "
+                        'another service is left alone', err)
+            return lambda owner: True
+        return lambda owner: table.get(owner, False)
 
     def _deactivate_leftovers(self, lvs: list, found: dict) -> None:
         for lv in lvs:
@@ -417,7 +470,8 @@ class SharedLVMDriver(manage.ManageMixin, driver.VolumeDriver):
                 try:
                     # NOTE: a half-copied LV holds tenant data; clear it
                     # (volume_clear) before its extents are freed.
-                    with self._family(name, 'remove incomplete LV'):
+                    with self._copy_lock(name), \
+                            self._family(name, 'remove incomplete LV'):
                         lv = self.vg.get_lv(name)
                         if lv is not None:
                             self.datapath.clear(name, lv,
@@ -836,16 +890,30 @@ class SharedLVMDriver(manage.ManageMixin, driver.VolumeDriver):
             raise exc.InvalidRequest(
                 reason='volume %s (%d GiB) is smaller than its source '
                        '(%d GiB)' % (volume.id, volume.size, src_size_gb))
-        lease = self._start_copy(volume.name, volume.size, family_name,
-                                 what, decide, point, tags, source or self)
-        try:
-            with lease:
-                self._pause('%s:active' % point)
-                self._copy_to_new(lease, volume.name, src_size_gb)
-            self._mark_complete(volume.name)
-        except Exception:
-            with excutils.save_and_reraise_exception():
-                self._undo_create(volume.name, what)
+        with self._copy_lock(volume.name):
+            lease = self._start_copy(volume.name, volume.size, family_name,
+                                     what, decide, point, tags,
+                                     source or self)
+            try:
+                with lease:
+                    self._pause('%s:active' % point)
+                    self._copy_to_new(lease, volume.name, src_size_gb)
+                self._mark_complete(volume.name)
+            except Exception:
+                with excutils.save_and_reraise_exception():
+                    self._undo_create(volume.name, what)
+
+    def _owner_tag(self) -> str:
+        """Names this service on a copy's new LV (cluster.py)."""
+        return cluster.owner_tag(self.host or self.hostname)
+
+    def _copy_lock(self, new_lv: str):
+        """The copy lock of *new_lv*, held from before its lvcreate until
+        it is complete or removed: a starting service never takes an LV
+        whose copy is still running anywhere (cluster.py). Taken before
+        the source's family lock."""
+        return cluster.copy_locked(self.vg_name, new_lv,
+                                   self.configuration.shared_lvm_lock_timeout)
 
     def _start_copy(self, new_lv: str, size_gb: int, family_name: str,
                     what: str, decide, point: str, tags: tuple,
@@ -858,7 +926,8 @@ class SharedLVMDriver(manage.ManageMixin, driver.VolumeDriver):
             src = decide()
             self._pause('%s:decided' % point)
             with self._metadata_lock():
-                self._create_lv(new_lv, size_gb, what, tags=tags)
+                self._create_lv(new_lv, size_gb, what,
+                                tags=tags + (self._owner_tag(),))
             try:
                 return source.datapath.lease(
                     family_name, src, what,
@@ -946,17 +1015,18 @@ class SharedLVMDriver(manage.ManageMixin, driver.VolumeDriver):
 
     def _create_copy_as(self, size_gb: int, new_lv: str, family_name: str,
                         what: str, decide) -> None:
-        lease = self._start_copy(new_lv, size_gb, family_name, what, decide,
-                                 'copy-snapshot',
-                                 (COPY_SNAPSHOT_TAG, INCOMPLETE_TAG))
-        try:
-            with lease:
-                self._pause('copy-snapshot:active')
-                self._copy_to_new(lease, new_lv, size_gb)
-            self._mark_complete(new_lv)
-        except Exception:
-            with excutils.save_and_reraise_exception():
-                self._undo_create(new_lv, what)
+        with self._copy_lock(new_lv):
+            lease = self._start_copy(new_lv, size_gb, family_name, what,
+                                     decide, 'copy-snapshot',
+                                     (COPY_SNAPSHOT_TAG, INCOMPLETE_TAG))
+            try:
+                with lease:
+                    self._pause('copy-snapshot:active')
+                    self._copy_to_new(lease, new_lv, size_gb)
+                self._mark_complete(new_lv)
+            except Exception:
+                with excutils.save_and_reraise_exception():
+                    self._undo_create(new_lv, what)
 
     @pools.routed
     @_lvm_errors

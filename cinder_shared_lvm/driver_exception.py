@@ -76,6 +76,12 @@ class InvalidValue(SharedLVMDriverError):
     pass
 
 
+class CoordinationUnavailable(SharedLVMDriverError):
+    message = ("Could not take the lock %(lock)s: the coordination backend "
+               "([coordination] backend_url) did not answer: %(reason)s. "
+               "Nothing was changed; retry when it is back.")
+
+
 class FamilyLockTimeout(SharedLVMDriverError):
     message = ("Could not take the lock %(lock)s within %(timeout)s seconds "
                "to %(operation)s: another operation on this volume or its "

@@ -26,9 +26,13 @@ shares the coordination backend):
 
 * ``shared-lvm-<vg>-family-<origin LV>``: every operation that reads or
   changes a family's state, for as long as it decides and acts;
-* ``shared-lvm-<vg>``: the VG's metadata, only around metadata writes.
+* ``shared-lvm-<vg>``: the VG's metadata, only around metadata writes;
+* ``shared-lvm-<vg>-copy-<new LV>``: held by the service that copies into
+  a new LV, from before its lvcreate until it is complete or removed, so
+  that a starting service can tell a live copy from a dead one
+  (cluster.py).
 
-Order: family, then VG, never the other way; at most one family per
+Order: copy, then family, then VG, never the other way; at most one family per
 operation (a new LV that the operation itself creates is reachable by no
 other request, as Cinder accepts no action on a volume in ``creating``).
 Both locks are re-entrant within one thread, so a helper may take the lock
@@ -42,6 +46,8 @@ from typing import Iterable
 
 from cinder import coordination
 from oslo_log import log as logging
+import tenacity
+import tooz
 
 from cinder_shared_lvm import driver_exception as exc
 
@@ -71,7 +77,7 @@ class LockOrderError(exc.SharedLVMDriverError):
 
 
 @contextlib.contextmanager
-def _coordination_lock(name: str, timeout: int, on_timeout):
+def coordination_lock(name: str, timeout: int, on_timeout):
     """Take a coordination lock within *timeout* s; re-entrant per thread."""
     held = _held_locks()
     if held[name]:
@@ -82,7 +88,7 @@ def _coordination_lock(name: str, timeout: int, on_timeout):
             held[name] -= 1
         return
     lock = coordination.COORDINATOR.get_lock(name)
-    if not lock.acquire(blocking=timeout):
+    if not _acquire(lock, name, timeout):
         raise on_timeout()
     held[name] += 1
     try:
@@ -91,7 +97,44 @@ def _coordination_lock(name: str, timeout: int, on_timeout):
         held[name] -= 1
         if not held[name]:
             del held[name]
+        _release(lock, name)
+
+
+def _acquire(lock, name: str, blocking) -> bool:
+    """lock.acquire, with a backend that does not answer (etcd down)
+    turned into a clear refusal instead of tooz's connection error."""
+    try:
+        return lock.acquire(blocking=blocking)
+    except tenacity.RetryError:
+        # NOTE: tooz's etcd3 lock (tooz 9.1) lets its retry library's
+        # RetryError out when a blocking acquire times out, where the
+        # file driver returns False: both are a timeout.
+        return False
+    except tooz.ToozError as err:
+        LOG.error('Coordination backend failed taking lock %s: %s', name, err)
+        raise exc.CoordinationUnavailable(lock=name, reason=err) from err
+
+
+def _release(lock, name: str) -> None:
+    """Release *lock*; if the backend is gone, its lease frees it."""
+    try:
         lock.release()
+    except tooz.ToozError as err:
+        LOG.warning('Could not release lock %s (%s); the coordination '
+                    "backend frees it when this service's lease expires",
+                    name, err)
+
+
+def copy_lock_is_held_elsewhere(name: str) -> bool:
+    """True when another thread, process or service holds lock *name*
+    (tried without waiting, and released again at once)."""
+    if _held_locks()[name]:
+        return False
+    lock = coordination.COORDINATOR.get_lock(name)
+    if not _acquire(lock, name, False):
+        return True
+    _release(lock, name)
+    return False
 
 
 def holds_vg_lock(vg: str) -> bool:
@@ -116,7 +159,7 @@ def family_locked(vg: str, origin: str, timeout: int, operation: str):
     def timed_out():
         return exc.FamilyLockTimeout(operation=operation, lock=name,
                                      timeout=timeout)
-    with _coordination_lock(name, timeout, timed_out):
+    with coordination_lock(name, timeout, timed_out):
         yield
 
 
@@ -127,7 +170,7 @@ def vg_locked(vg: str, timeout: int):
 
     def timed_out():
         return exc.MetadataLockTimeout(lock=name, vg=vg, timeout=timeout)
-    with _coordination_lock(name, timeout, timed_out):
+    with coordination_lock(name, timeout, timed_out):
         yield
 
 

@@ -38,6 +38,8 @@ def activate(ref, exclusive=False):
 
 
 VG = 'cinder-shared'
+# The owner tag of a copy's new LV: the unit tests' service, cinder@backend1.
+OWNER = 'cslvm-owner=cinder:backend1'
 GiB = fakes.GiB
 VOL = 'volume-%s' % fake.VOLUME_ID
 SRC = 'volume-%s' % fake.VOLUME2_ID
@@ -420,7 +422,8 @@ def test_clone_copies_source_size_into_larger_target(drv, executor, fake_vg,
     drv.create_cloned_volume(dst, src)
     assert executor.commands == [
         lvs(VG + '/' + SRC), vgs(VG),
-        lvcreate(VOL, '2g', '--addtag', 'cslvm-incomplete'),
+        lvcreate(VOL, '2g', '--addtag', 'cslvm-incomplete',
+                 '--addtag', OWNER),
         *activate(VG + '/' + SRC), *activate(VG + '/' + VOL),
         copy_dd(path(SRC), path(VOL), GiB),
         deactivate(VG + '/' + VOL), deactivate(VG + '/' + SRC),

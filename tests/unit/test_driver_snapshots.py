@@ -23,6 +23,8 @@ from tests.unit.test_driver import activate, copy_dd, dd, lvcreate, path
 from tests.unit.test_driver import writes
 
 VG = 'cinder-shared'
+# The owner tag of a copy's new LV: the unit tests' service, cinder@backend1.
+OWNER = 'cslvm-owner=cinder:backend1'
 GiB = fakes.GiB
 VOL = 'volume-%s' % fake.VOLUME_ID
 NEW = 'volume-%s' % fake.VOLUME2_ID
@@ -95,7 +97,8 @@ def test_create_copy_snapshot(make_driver, executor, volume, make_snapshot):
     assert executor.commands == [
         lvs(ref(VOL)), vgs(VG),
         lvcreate(SNAP, '1g', '--addtag', 'shared_lvm_snapshot_copy',
-                 '--addtag', 'cslvm-incomplete'),
+                 '--addtag', 'cslvm-incomplete',
+                 '--addtag', OWNER),
         *activate(ref(VOL)), *activate(ref(SNAP)),
         copy_dd(path(VOL), path(SNAP), GiB),
         deactivate(ref(SNAP)), deactivate(ref(VOL)),
@@ -188,7 +191,8 @@ def test_volume_from_cow_snapshot(drv, executor, cow_family, make_volume,
     drv.create_volume_from_snapshot(_new_volume(make_volume), snap)
     assert executor.commands == [
         lvs(ref(SNAP)), vgs(VG),
-        lvcreate(NEW, '2g', '--addtag', 'cslvm-incomplete'),
+        lvcreate(NEW, '2g', '--addtag', 'cslvm-incomplete',
+                 '--addtag', OWNER),
         *activate(ref(SNAP), exclusive=True), *activate(ref(NEW)),
         copy_dd(path(SNAP), path(NEW), GiB),
         # the family goes down with its origin
