@@ -76,6 +76,14 @@ class InvalidValue(SharedLVMDriverError):
     pass
 
 
+class FamilyActiveElsewhere(SharedLVMDriverError, exception.VolumeIsBusy):
+    message = ("Refusing to activate the snapshot family of %(family)s in "
+               "VG %(vg)s on this host: another cinder-volume service has "
+               "it active on its host for a copy (lock %(lock)s), and a "
+               "family may be active on one host only. Retry when that "
+               "copy is done. Nothing was changed.")
+
+
 class CoordinationUnavailable(SharedLVMDriverError):
     message = ("Could not take the lock %(lock)s: the coordination backend "
                "([coordination] backend_url) did not answer: %(reason)s. "

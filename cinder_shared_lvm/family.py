@@ -30,7 +30,9 @@ shares the coordination backend):
 * ``shared-lvm-<vg>-copy-<new LV>``: held by the service that copies into
   a new LV, from before its lvcreate until it is complete or removed, so
   that a starting service can tell a live copy from a dead one
-  (cluster.py).
+  (cluster.py);
+* ``shared-lvm-<vg>-active-<family>``: held, never waited for, by the
+  process whose host has the family active for copies (``ActiveUse``).
 
 Order: copy, then family, then VG, never the other way; at most one family per
 operation (a new LV that the operation itself creates is reachable by no
@@ -68,6 +70,10 @@ def family_lock_name(vg: str, origin: str) -> str:
 
 def vg_lock_name(vg: str) -> str:
     return 'shared-lvm-%s' % vg
+
+
+def active_lock_name(vg: str, family: str) -> str:
+    return 'shared-lvm-%s-active-%s' % (vg, family)
 
 
 class LockOrderError(exc.SharedLVMDriverError):
@@ -188,17 +194,29 @@ class ActiveUse(object):
     would change or remove one of them is refused while it runs.
 
     Only ever changed under the family's lock, so a count and the LV's
-    state on this host agree. In-process: one cinder-volume service writes
-    a VG (doc/source/safety.rst, "How many services").
+    state on this host agree. The counts live in this process; what other
+    services need to know of them, that this host has the family active,
+    lives in the coordination backend: the first user takes the lock
+    ``shared-lvm-<vg>-active-<family>`` and the last one releases it
+    (``active_elsewhere``). It dies with the process (at once with the
+    file driver, after its lease with etcd).
     """
 
     def __init__(self):
         self._lock = threading.Lock()
         self._families = collections.Counter()
         self._readers = collections.Counter()
+        # {(vg, family): the coordination lock this process holds}
+        self._claims = {}
 
     def acquire(self, vg: str, family: str, reads: Iterable[str]) -> bool:
-        """Count one more user; True when it is the family's first."""
+        """Count one more user; True when it is the family's first.
+
+        :raises: FamilyActiveElsewhere when the first user finds that
+                 another service's host has the family active
+        """
+        if not self.users(vg, family):
+            self._claim(vg, family)
         with self._lock:
             self._families[(vg, family)] += 1
             for name in reads:
@@ -216,7 +234,36 @@ class ActiveUse(object):
             if self._families[(vg, family)] > 0:
                 return False
             del self._families[(vg, family)]
-            return True
+            claim = self._claims.pop((vg, family), None)
+        if claim is not None:
+            _release(claim, active_lock_name(vg, family))
+        return True
+
+    def _claim(self, vg: str, family: str) -> None:
+        name = active_lock_name(vg, family)
+        lock = coordination.COORDINATOR.get_lock(name)
+        if not _acquire(lock, name, False):
+            raise exc.FamilyActiveElsewhere(vg=vg, family=family, lock=name)
+        with self._lock:
+            self._claims[(vg, family)] = lock
+
+    def active_elsewhere(self, vg: str, family: str) -> bool:
+        """True when another process (another service, on another host)
+        has *family* active for a copy."""
+        if self.users(vg, family):
+            return False
+        return copy_lock_is_held_elsewhere(active_lock_name(vg, family))
+
+    def forget_all(self) -> None:
+        """What this process's death does: every count and claim goes
+        (tests that simulate a crashed cinder-volume call it)."""
+        with self._lock:
+            claims = list(self._claims.items())
+            self._claims.clear()
+            self._families.clear()
+            self._readers.clear()
+        for (vg, family), lock in claims:
+            _release(lock, active_lock_name(vg, family))
 
     def users(self, vg: str, family: str) -> int:
         with self._lock:

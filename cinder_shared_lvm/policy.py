@@ -264,10 +264,12 @@ def check_delete(volume, lv: dict) -> None:
 
 
 def copy_users(vg_name: str, names: Iterable[str]) -> set:
-    """The LVs of *names* that a data copy on this host is using."""
+    """The LVs of *names* that a data copy is using: on this host, or
+    on another cinder-volume service's (its family's active lock)."""
     names = list(names)
     busy = set(family.ACTIVE.read_by_copy(vg_name, names))
-    busy.update(n for n in names if family.ACTIVE.users(vg_name, n))
+    busy.update(n for n in names if family.ACTIVE.users(vg_name, n) or
+                family.ACTIVE.active_elsewhere(vg_name, n))
     return busy
 
 

@@ -14,11 +14,12 @@
 that takes one of the driver's locks through Cinder's coordinator and
 holds it until it is killed.
 
-    python -m tests.etcd.holder <backend_url> copy|vg <vg> [<lv>]
+    python -m tests.etcd.holder <backend_url> copy|active|vg <vg> [<lv>]
 
 Prints ``held`` once it holds the lock.
 """
 
+import contextlib
 import sys
 import time
 
@@ -33,8 +34,14 @@ def main(url, kind, vg, lv=None):
     cfg.CONF([], project='cinder', default_config_files=[])
     cfg.CONF.set_override('backend_url', url, group='coordination')
     coordination.COORDINATOR.start()
-    lock = (cluster.copy_locked(vg, lv, 30) if kind == 'copy'
-            else family.vg_locked(vg, 30))
+    if kind == 'active':
+        # a copy's lease: this host has the family active
+        family.ACTIVE.acquire(vg, lv, ())
+        lock = contextlib.nullcontext()
+    elif kind == 'copy':
+        lock = cluster.copy_locked(vg, lv, 30)
+    else:
+        lock = family.vg_locked(vg, 30)
     with lock:
         print('held', flush=True)
         while True:

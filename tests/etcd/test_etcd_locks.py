@@ -180,3 +180,25 @@ def test_an_etcd_outage_refuses_and_then_resumes(etcd, coordinator, holder):
     assert kind == cluster.IN_FLIGHT
     with family.vg_locked(VG, 2 * TTL):
         pass
+
+
+def test_a_family_active_on_a_dead_services_host_frees_after_its_lease(
+        coordinator, holder):
+    """Another service's copy has the family active on its host: this
+    service may not activate it here, nor attach it; once that process is
+    killed, the claim goes with its lease."""
+    proc = holder('active', LV)
+    active = family.ActiveUse()
+    assert active.active_elsewhere(VG, LV)
+    with pytest.raises(exc.FamilyActiveElsewhere):
+        active.acquire(VG, LV, ())
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(10)
+    started = time.monotonic()
+    while active.active_elsewhere(VG, LV):
+        assert time.monotonic() - started < 4 * TTL
+        time.sleep(0.5)
+    print('\netcd: a dead service\'s family claim freed %.1f s after '
+          'SIGKILL' % (time.monotonic() - started))
+    assert active.acquire(VG, LV, ()) is True
+    assert active.release(VG, LV, ()) is True

@@ -200,7 +200,7 @@ def _restart_cinder_volume(w, caplog, **overrides):
     a lease whose deactivation failed) goes with it.
     """
     ensure_up(w.node(NODE))
-    family.ACTIVE = family.ActiveUse()
+    family.ACTIVE.forget_all()
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger='cinder_shared_lvm'):
         w.driver = w.make_driver(**overrides)

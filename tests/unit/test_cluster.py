@@ -101,12 +101,15 @@ def test_what_a_clustered_service_may_run_with(cluster_name, url, manager):
 
 
 @contextlib.contextmanager
-def held_in_another_thread(name):
-    """Hold coordination lock *name* in a second thread for the body."""
+def held_in_another_thread(lv, lock_name=None):
+    """Hold *lv*'s copy lock (or coordination lock *lock_name*) in a
+    second thread for the body: to tooz's file driver, another process."""
     taken, done = threading.Event(), threading.Event()
 
     def hold():
-        with cluster.copy_locked(VG, name, 5):
+        with family.coordination_lock(
+                lock_name or cluster.copy_lock_name(VG, lv), 5,
+                AssertionError):
             taken.set()
             done.wait(10)
     worker = threading.Thread(target=hold)
@@ -329,3 +332,72 @@ def test_a_failed_release_leaves_the_lock_to_its_lease(caplog):
         with family.vg_locked(VG, 1):
             pass
     assert lock.released and 'lease expires' in caplog.text
+
+
+# -- a family active on another service's host ------------------------------
+
+def _active_elsewhere(name=VOL):
+    return held_in_another_thread(
+        None, lock_name=family.active_lock_name(VG, name))
+
+
+def test_the_first_user_claims_the_family_for_this_host():
+    active = family.ActiveUse()
+    assert active.acquire(VG, VOL, ()) is True
+    assert active.acquire(VG, VOL, ()) is False
+    seen = []
+    worker = threading.Thread(target=lambda: seen.append(
+        family.copy_lock_is_held_elsewhere(family.active_lock_name(VG, VOL))))
+    worker.start()
+    worker.join()
+    assert seen == [True]
+    assert active.release(VG, VOL, ()) is False
+    assert active.release(VG, VOL, ()) is True
+    assert family.copy_lock_is_held_elsewhere(
+        family.active_lock_name(VG, VOL)) is False
+
+
+def test_a_family_active_on_another_host_is_not_activated_here():
+    active = family.ActiveUse()
+    with _active_elsewhere():
+        assert active.active_elsewhere(VG, VOL) is True
+        with pytest.raises(exc.FamilyActiveElsewhere) as err:
+            active.acquire(VG, VOL, ())
+        assert 'one host only' in str(err.value)
+        assert active.users(VG, VOL) == 0
+    assert active.active_elsewhere(VG, VOL) is False
+    assert active.acquire(VG, VOL, ()) is True
+    active.forget_all()
+    assert active.users(VG, VOL) == 0
+    assert active.active_elsewhere(VG, VOL) is False
+
+
+def test_an_attach_is_refused_while_another_service_copies_the_family(
+        drv, executor, fake_vg, make_volume):
+    vol = make_volume()
+    fake_vg.add_lv(vol.name, fakes.GiB)
+    with _active_elsewhere(vol.name):
+        with pytest.raises(exc.OperationRefused) as err:
+            drv.initialize_connection(vol, {'host': 'cmp1',
+                                            'shared_lvm_vgs': ['VG-UUID-1']})
+    assert 'attach' in str(err.value) and vol.name in str(err.value)
+    assert not [c for c in executor.commands if fakes.is_metadata_write(c)]
+    drv.initialize_connection(vol, {'host': 'cmp1',
+                                    'shared_lvm_vgs': ['VG-UUID-1']})
+
+
+def test_a_copy_is_refused_while_another_service_has_the_source_active(
+        drv, executor, fake_vg, make_volume):
+    src = make_volume(id=fake.VOLUME2_ID, size=1)
+    dst = make_volume(size=1)
+    fake_vg.add_lv(src.name, fakes.GiB)
+    with _active_elsewhere(src.name):
+        with pytest.raises(exc.FamilyActiveElsewhere):
+            drv.create_cloned_volume(dst, src)
+    # Nothing was activated here: the new LV was made before the source's
+    # lease was refused, then the undo looked it up to remove it (the fake
+    # VG does not keep what lvcreate made).
+    assert [c[0] for c in executor.commands] == [
+        'lvs', 'vgs', 'lvcreate', 'lvs']
+    assert executor.commands[-1][-1] == VG + '/' + dst.name
+    assert family.ACTIVE.users(VG, src.name) == 0
