@@ -27,7 +27,6 @@ this host with the source leased, active only while copies use it
 """
 
 import contextlib
-import re
 import socket
 import time
 
@@ -107,7 +106,9 @@ class SharedLVMDriver(manage.ManageMixin, driver.VolumeDriver):
 
     VERSION = contract.VERSION
     CI_WIKI_NAME = contract.CI_WIKI_NAME
-    SUPPORTS_ACTIVE_ACTIVE = False
+    # Several cinder-volume services in one Cinder cluster may write one VG
+    # (doc/source/admin/active-active.rst).
+    SUPPORTS_ACTIVE_ACTIVE = True
     # Set by the race tests only (see _pause).
     pause_hook = None
 
@@ -279,15 +280,19 @@ class SharedLVMDriver(manage.ManageMixin, driver.VolumeDriver):
 
     def _check_coordination(self) -> None:
         """Refuse a clustered service whose locks hold on this host only."""
+        cluster.check_clustered_service(
+            self._cluster_name(), CONF.coordination.backend_url,
+            self.lock_manager, cluster.read_mounts())
+
+    @staticmethod
+    def _cluster_name():
+        """[DEFAULT] cluster, or None outside a Cinder cluster."""
         try:
             # NOTE: cinder-volume's command registers [DEFAULT] cluster;
             # other processes that load the driver do not.
-            cluster_name = CONF.cluster
+            return CONF.cluster or None
         except cfg.NoSuchOptError:
-            return
-        cluster.check_clustered_service(
-            cluster_name, CONF.coordination.backend_url, self.lock_manager,
-            cluster.read_mounts())
+            return None
 
     def _start_lockspace(self) -> None:
         """lvmlockd mode: the VG must be shared, and its lockspace joined
@@ -314,23 +319,26 @@ class SharedLVMDriver(manage.ManageMixin, driver.VolumeDriver):
                  time.monotonic() - started)
 
     def _writer_tag(self) -> str:
-        # NOTE: LVM tags allow [A-Za-z0-9_+.-/=!:&#]; a service host is
-        # host@backend, so '@' becomes ':'.
-        return WRITER_TAG_PREFIX + re.sub(r'[^A-Za-z0-9_+.\-/=!:&#]', '_',
-                                          (self.host or self.hostname)
-                                          .replace('@', ':'))
+        """Who writes the VG: this service, or its Cinder cluster."""
+        name = self._cluster_name()
+        if name:
+            # NOTE: Cinder names a backend's cluster <cluster>@<backend>.
+            return WRITER_TAG_PREFIX + 'cluster.' + cluster.tag_safe(
+                '%s@%s' % (name, self.configuration.config_group))
+        return WRITER_TAG_PREFIX + cluster.tag_safe(self.host or
+                                                    self.hostname)
 
     def _claim_vg(self) -> None:
         """Refuse to start where another service writes the VG.
 
-        One cinder-volume service writes a VG (SUPPORTS_ACTIVE_ACTIVE is
-        False; Cinder itself refuses it in a ``cluster``): the family
-        locks and the in-process use counts hold only within it. The VG
-        carries the writer's name as a tag; a second service with another
-        name, or a second backend section on the same VG, is refused.
-        Its limit: two processes that share one service name (the same
-        ``backend_host`` running twice) look the same; fence the passive
-        node (doc/source/safety.rst, "How many services").
+        One writer per VG: a cinder-volume service, or the services of one
+        Cinder cluster (active-active: every lock, count and copy owner
+        they share lives in the coordination backend or in LV tags). The
+        VG carries the writer's name as a tag; a service with another
+        name or cluster, or a second backend section on the same VG, is
+        refused. Its limit: two processes that share one service name (the
+        same ``backend_host`` running twice) look the same; fence the
+        passive node (doc/source/safety.rst, "How many services").
         """
         mine = self._writer_tag()
         claims = [t for t in self.vg.vg_tags()
@@ -339,11 +347,12 @@ class SharedLVMDriver(manage.ManageMixin, driver.VolumeDriver):
         if others:
             raise exc.InvalidRequest(
                 reason='VG %s is written by cinder-volume service %s '
-                       '(VG tag %s); only one service may write a VG. If '
-                       'that service is gone for good, release it with '
-                       '"vgchange --deltag %s %s" and restart; to fail one '
-                       'service over between hosts, give both the same '
-                       'backend_host' % (
+                       '(VG tag %s); one service, or one Cinder cluster, '
+                       'writes a VG. If that service is gone for good, '
+                       'release it with '
+                       '"vgchange --deltag %s %s" and restart; to run '
+                       'several services on it, put them in one Cinder '
+                       'cluster' % (
                            self.vg_name, others[0][len(WRITER_TAG_PREFIX):],
                            others[0], others[0], self.vg_name))
         if not claims:

@@ -401,3 +401,53 @@ def test_a_copy_is_refused_while_another_service_has_the_source_active(
         'lvs', 'vgs', 'lvcreate', 'lvs']
     assert executor.commands[-1][-1] == VG + '/' + dst.name
     assert family.ACTIVE.users(VG, src.name) == 0
+
+
+# -- one writer per VG: a service, or a Cinder cluster ---------------------
+
+CLUSTER_TAG = 'cslvm-writer=cluster.shared:backend1'
+
+
+@pytest.fixture
+def on_etcd(clustered):
+    cfg.CONF.set_override('backend_url', 'etcd3+http://10.0.0.5:2379',
+                          group='coordination')
+
+
+def test_a_clustered_service_claims_the_vg_for_its_cluster(
+        on_etcd, make_driver, executor, fake_vg):
+    drv = make_driver(setup=False)
+    drv.do_setup(None)
+    drv.check_for_setup_error()
+    assert ('vgchange', '--addtag', CLUSTER_TAG, VG) in executor.commands
+
+
+def test_every_service_of_the_cluster_may_write_the_vg(
+        on_etcd, make_driver, executor, fake_vg):
+    """Another service of the cluster (another host) made the claim."""
+    fake_vg.tags = [CLUSTER_TAG]
+    make_driver()
+    assert fake_vg.tags == [CLUSTER_TAG]
+
+
+@pytest.mark.parametrize('tag', ['cslvm-writer=cinder:backend1',
+                                 'cslvm-writer=cluster.other:backend1'])
+def test_a_clustered_service_refuses_a_vg_another_writer_claimed(
+        on_etcd, make_driver, executor, fake_vg, tag):
+    fake_vg.tags = [tag]
+    drv = make_driver(setup=False)
+    drv.do_setup(None)
+    with pytest.raises(exc.InvalidRequest) as err:
+        drv.check_for_setup_error()
+    assert 'vgchange --deltag %s' % tag in str(err.value)
+    assert not [c for c in executor.commands if fakes.is_metadata_write(c)]
+
+
+def test_a_lone_service_refuses_a_vg_its_cluster_claimed(
+        make_driver, executor, fake_vg):
+    fake_vg.tags = [CLUSTER_TAG]
+    drv = make_driver(setup=False)
+    drv.do_setup(None)
+    with pytest.raises(exc.InvalidRequest) as err:
+        drv.check_for_setup_error()
+    assert 'one Cinder cluster' in str(err.value)
