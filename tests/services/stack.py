@@ -146,11 +146,21 @@ class Stack(object):
     :param cinder: False starts only the database and Keystone/Glance
     :param pools: {VG: device}: the backend spans these VGs, one pool
                   each (``shared_lvm_volume_groups``), instead of *vg*
+    :param cluster: ``[DEFAULT] cluster``: every cinder-volume service of
+                    the stack joins this Cinder cluster
+    :param volume_hosts: rig hosts that each run a cinder-volume service
+                         (its ``host`` and its executor's host); the
+                         first is ``cinder-volume``, the others
+                         ``cinder-volume@<host>``
+    :param coordination_url: ``[coordination] backend_url`` (default: a
+                             file:// directory of the stack's own)
     """
 
     def __init__(self, rig_state, vg='svcvg', devices=('/dev/vda',),
                  db='auto', progress=None, workdir=None, keystone=False,
-                 glance=False, backup=False, cinder=True, pools=None):
+                 glance=False, backup=False, cinder=True, pools=None,
+                 cluster=None, volume_hosts=(VOLUME_HOST,),
+                 coordination_url=None):
         if glance and not keystone:
             raise StackError('Glance needs Keystone here')
         if keystone and db == 'sqlite':
@@ -165,6 +175,9 @@ class Stack(object):
         self.vg = vg
         self.devices = list(devices)
         self.pools = dict(pools or {})
+        self.cluster = cluster
+        self.volume_hosts = list(volume_hosts)
+        self.coordination_url = coordination_url
         self.db = 'mariadb' if keystone else db
         self.progress = progress or (lambda line: None)
         self.dir = workdir or tempfile.mkdtemp(prefix='cslvm-services-')
@@ -222,7 +235,24 @@ class Stack(object):
 
     @property
     def services(self) -> tuple:
-        return SERVICES + ((BACKUP_SERVICE,) if self.use_backup else ())
+        return SERVICES + tuple(
+            'cinder-volume@' + host for host in self.volume_hosts[1:]) + (
+            (BACKUP_SERVICE,) if self.use_backup else ())
+
+    def volume_service(self, host: str) -> str:
+        """The stack's name of the cinder-volume service on *host*."""
+        return ('cinder-volume' if host == self.volume_hosts[0]
+                else 'cinder-volume@' + host)
+
+    def kill(self, name: str) -> None:
+        """SIGKILL a service's whole process group, as a crash would."""
+        proc = self.procs.pop(name)
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+
+    def restart(self, name: str) -> None:
+        """Start a service that was killed or stopped again."""
+        self._start_service(name)
 
     def cleanup(self):
         self.stop()
@@ -454,7 +484,8 @@ class Stack(object):
             },
             'database': {'connection': self.db_url},
             'oslo_concurrency': {'lock_path': locks},
-            'coordination': {'backend_url': 'file://%s' % locks},
+            'coordination': {'backend_url': self.coordination_url or
+                             'file://%s' % locks},
             # NOTE: no sudo here and we are root: start privsep helpers
             # directly instead of through 'sudo privsep-helper'.
             'cinder_sys_admin': {
@@ -475,6 +506,10 @@ class Stack(object):
         }
         if self.pools:
             conf[BACKEND]['shared_lvm_volume_groups'] = ','.join(self.pools)
+        if self.cluster:
+            conf['DEFAULT']['cluster'] = self.cluster
+        for host in self.volume_hosts[1:]:
+            cloud.write_ini(self.host_conf(host), {'DEFAULT': {'host': host}})
         del conf['DEFAULT']['log_file']
         # NOTE: cinder-api looks for /etc/cinder/resource_filters.json;
         # without it name filters are silently ignored
@@ -517,10 +552,14 @@ class Stack(object):
             'backup_sha_block_size_bytes': 32 * 1024,
         }
 
-    def service_env(self):
+    def host_conf(self, host: str) -> str:
+        """The second config file of the cinder-volume on *host*."""
+        return os.path.join(self.dir, 'cinder-%s.conf' % host)
+
+    def service_env(self, rig_host=VOLUME_HOST):
         path = os.environ.get('PATH', '')
         return {'CSLVM_RIG_STATE': self.rig_state,
-                'CSLVM_RIG_HOST': VOLUME_HOST,
+                'CSLVM_RIG_HOST': rig_host,
                 'PYTHONPATH': REPO + (os.pathsep + os.environ['PYTHONPATH']
                                       if os.environ.get('PYTHONPATH')
                                       else ''),
@@ -529,12 +568,16 @@ class Stack(object):
     def _start_service(self, name):
         # NOTE: cinder-backup is cinder-backup-shared-lvm with the rig's
         # data path (tests/services/rig_backup.py).
+        binary, _sep, host = name.partition('@')
         argv = ([sys.executable, '-m', 'tests.services.rig_backup']
-                if name == BACKUP_SERVICE else [os.path.join(VENV_BIN, name)])
-        self._spawn(name, argv + ['--config-file', self.conf_file,
-                                  '--log-file',
+                if name == BACKUP_SERVICE else
+                [os.path.join(VENV_BIN, binary)])
+        argv += ['--config-file', self.conf_file]
+        if host:
+            argv += ['--config-file', self.host_conf(host)]
+        self._spawn(name, argv + ['--log-file',
                                   os.path.join(self.dir, '%s.log' % name)],
-                    env=self.service_env())
+                    env=self.service_env(host or VOLUME_HOST))
 
     def _wait_ready(self):
         t0 = time.monotonic()
@@ -546,10 +589,11 @@ class Stack(object):
             # The work dir goes with cleanup; keep the reason in the error.
             raise StackError('%s\n%s' % (err, self.tail('cinder-api')))
 
-        binaries = self.services[1:]
+        names = self.services[1:]
+        binaries = [name.partition('@')[0] for name in names]
 
         def services_up():
-            for name in binaries:
+            for name in names:
                 if self.procs[name].poll() is not None:
                     raise StackError('%s exited: %s' % (name,
                                                         self.tail(name)))
