@@ -20,6 +20,7 @@ lockspace there; the computes start theirs with ``vgchange --lockstart``.
 """
 
 import concurrent.futures
+import os
 import time
 
 from rig import fixtures
@@ -30,6 +31,12 @@ LOCKD_VG = 'lkvg'
 LOCKD_OVERRIDES = {'shared_lvm_lock_manager': 'lvmlockd'}
 # Measured under TCG: a join takes about 25 s; allow for a loaded machine.
 LOCKSTART_TIMEOUT = 240
+# lvmlockd --sanlock-timeout: sanlock's I/O timeout. A crashed host's
+# leases free 8 x this + 60 s after its last renewal: 140 s for sanlock's
+# default 10, about 80 s for 2, which the rig keeps safely (renewals took
+# 1-14 ms: test_lockd_facts.py). CSLVM_SANLOCK_IO_TIMEOUT=10 measures the
+# default (doc/source/lvmlockd-facts.rst quotes both).
+SANLOCK_IO_TIMEOUT = int(os.environ.get('CSLVM_SANLOCK_IO_TIMEOUT', '2'))
 
 
 def boot(hosts=LOCKD_HOSTS, lun_size='12G', **kw):
@@ -63,9 +70,10 @@ def start_daemons(rig, host: str) -> None:
         "sanlock daemon -U root -G root -w 0 || exit 1; "
         "for i in $(seq 200); do [ -S /run/sanlock/sanlock.sock ] && break; "
         "sleep 0.1; done; "
-        "lvmlockd || exit 2; "
+        "lvmlockd --sanlock-timeout %d || exit 2; "
         "for i in $(seq 200); do lvmlockctl --info >/dev/null 2>&1 && "
-        "exit 0; sleep 0.1; done; exit 3" % host_id(rig, host))
+        "exit 0; sleep 0.1; done; exit 3" % (host_id(rig, host),
+                                             SANLOCK_IO_TIMEOUT))
     rig.host(host).shell(script)
 
 

@@ -112,7 +112,7 @@ def cloud(tmp_path_factory):
             pytest.skip(reason)
     etcd = etcdserver.EtcdServer(str(tmp_path_factory.mktemp('aaetcd')))
     etcd.start()
-    rig = rigfixtures.boot_rig(hosts=(NODE, CTRL2, C1, C2), lun_size='12G')
+    rig = rigfixtures.boot_rig(hosts=(NODE, CTRL2, C1, C2), lun_size='48G')
     stack = None
     try:
         # NOTE: lock and membership leases of 10 s: a killed service's
@@ -121,8 +121,13 @@ def cloud(tmp_path_factory):
             rig.state_file, vg=VG, progress=print, cluster=CLUSTER,
             volume_hosts=(NODE, CTRL2),
             coordination_url=etcd.backend_url(timeout=10))
-        lifecycle.CliLifecycle(stack, rig, vg=VG).prepare_vg()
+        life = lifecycle.CliLifecycle(stack, rig, vg=VG)
+        life.prepare_vg()
         stack.start()
+        life.types()            # the stack's default type, shared-a
+        # NOTE: the burst outgrows Cinder's default quota of 10 volumes.
+        stack.cli('quota-update', '--volumes', '-1', '--snapshots', '-1',
+                  '--gigabytes', '-1', stackmod.PROJECT_ID)
         yield Cloud(stack, rig, etcd)
     finally:
         if stack is not None:
