@@ -206,13 +206,17 @@ def test_both_services_serve_a_concurrent_burst(cloud):
     cloud.check_vg_matches_cinder()
 
 
-@pytest.mark.skipif(not FULL, reason='CSLVM_AA=1 (heavier tier)')
-def test_kill_9_mid_clone_the_survivor_serves_and_cleanup_defines_it(cloud):
+def _kill_the_service_cloning(cloud, size=3):
+    """Clone a *size* GiB volume and SIGKILL the service that copies it.
+
+    :returns: (source, clone, victim host, survivor host, seconds from
+               the kill to a create the survivor served)
+    """
     api, stack = cloud.api, cloud.stack
-    src = api.volumes.create(3, name='aa-src')
+    src = api.volumes.create(size, name='aa-src')
     cloud.wait(api.volumes, src.id, 'available')
     offsets = {h: os.path.getsize(cloud.log_path(h)) for h in (NODE, CTRL2)}
-    clone = api.volumes.create(3, source_volid=src.id, name='aa-killed')
+    clone = api.volumes.create(size, source_volid=src.id, name='aa-killed')
     copying = re.compile(r'Copying \d+ GiB from \S+ to \S*volume-%s'
                          % clone.id)
     deadline = time.monotonic() + 300
@@ -230,19 +234,74 @@ def test_kill_9_mid_clone_the_survivor_serves_and_cleanup_defines_it(cloud):
     cloud.wait(api.volumes, probe.id, 'available')
     failover = time.monotonic() - killed
     assert api.volumes.get(clone.id).status == 'creating'
+    api.volumes.delete(probe.id)
+    cloud.wait(api.volumes, probe.id, None)
+    return src, clone, victim, survivor, failover
+
+
+def _wait_service(cloud, host, state, timeout=300) -> float:
+    """Seconds until ``cinder service-list`` shows *host*'s cinder-volume
+    in *state* ('up' or 'down')."""
+    started = time.monotonic()
+    while True:
+        rows = stackmod.parse_table(cloud.stack.cli('service-list').stdout)
+        row, = [r for r in rows if r['Binary'] == 'cinder-volume' and
+                r['Host'] == '%s@%s' % (host, stackmod.BACKEND)]
+        if row['State'] == state:
+            return time.monotonic() - started
+        assert time.monotonic() - started < timeout, row
+        time.sleep(3)
+
+
+def _delete_all(cloud, *volumes):
+    for vol in volumes:
+        cloud.api.volumes.delete(vol.id)
+    for vol in volumes:
+        cloud.wait(cloud.api.volumes, vol.id, None)
+
+
+@pytest.mark.skipif(not FULL, reason='CSLVM_AA=1 (heavier tier)')
+def test_kill_9_mid_clone_the_survivor_serves_and_cleanup_defines_it(cloud):
+    src, clone, victim, survivor, failover = _kill_the_service_cloning(
+        cloud)
     print('\nactive-active: killed %s mid-clone; %s served a create %.1f s '
           'later' % (victim, survivor, failover))
     # Cinder's cleanup: the service starts again and cleans up its own
     # workers; the half-made clone must not become available.
-    stack.restart(stack.volume_service(victim))
-    status = cloud.wait(api.volumes, clone.id, 'error', timeout=300)
+    cloud.stack.restart(cloud.stack.volume_service(victim))
+    status = cloud.wait(cloud.api.volumes, clone.id, 'error', timeout=300)
     lv = cloud.lvs().get('volume-' + clone.id)
     print('active-active: after the restart the clone is %s; its LV: %s'
           % (status, lv and lv['tags']))
-    for vol in (clone, probe, src):
-        api.volumes.delete(vol.id)
-        cloud.wait(api.volumes, vol.id, None)
+    _delete_all(cloud, clone, src)
     assert cloud.lvs() == {}
+    cloud.check_vg_matches_cinder()
+
+
+@pytest.mark.skipif(not FULL, reason='CSLVM_AA=1 (heavier tier)')
+def test_a_survivor_cleans_up_for_a_member_that_stays_dead(cloud):
+    """``cinder work-cleanup``: the survivor puts the dead member's clone
+    in error; the dead member's host keeps its device-mapper leftovers
+    until its service starts again and removes them."""
+    src, clone, victim, survivor, _failover = _kill_the_service_cloning(
+        cloud)
+    down = _wait_service(cloud, victim, 'down')
+    out = cloud.stack.cli('work-cleanup', '--cluster',
+                          '%s@%s' % (CLUSTER, stackmod.BACKEND), '--host',
+                          '%s@%s' % (victim, stackmod.BACKEND), '--binary',
+                          'cinder-volume').stdout
+    assert 'will be cleaned' in out, out
+    cloud.wait(cloud.api.volumes, clone.id, 'error', timeout=300)
+    _delete_all(cloud, clone)
+    left = [n for n in cloud.rig.host(victim).dm_tables()
+            if n.startswith(VG + '-')]
+    print('\nactive-active: %s down in Cinder %.0f s after the kill; '
+          'work-cleanup by %s put the clone in error; it was deleted; '
+          '%s still mapped %s until its service started again'
+          % (victim, down, survivor, victim, left))
+    cloud.stack.restart(cloud.stack.volume_service(victim))
+    _wait_service(cloud, victim, 'up')      # after its startup recovery
+    _delete_all(cloud, src)
     cloud.check_vg_matches_cinder()
 
 
