@@ -108,7 +108,7 @@ def classify_incomplete(vg: str, lv: dict, me: str, service_is_up) -> str:
     :param service_is_up: callable(tag-safe service) -> bool, from
                           Cinder's services table; True when unsure
     """
-    if family.copy_lock_is_held_elsewhere(copy_lock_name(vg, lv['name'])):
+    if family.lock_is_held_elsewhere(copy_lock_name(vg, lv['name'])):
         return IN_FLIGHT
     owner = owner_of(lv['tags'])
     if owner is None or owner == tag_safe(me):

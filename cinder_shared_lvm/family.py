@@ -131,7 +131,7 @@ def _release(lock, name: str) -> None:
                     name, err)
 
 
-def copy_lock_is_held_elsewhere(name: str) -> bool:
+def lock_is_held_elsewhere(name: str) -> bool:
     """True when another thread, process or service holds lock *name*
     (tried without waiting, and released again at once)."""
     if _held_locks()[name]:
@@ -252,7 +252,7 @@ class ActiveUse(object):
         has *family* active for a copy."""
         if self.users(vg, family):
             return False
-        return copy_lock_is_held_elsewhere(active_lock_name(vg, family))
+        return lock_is_held_elsewhere(active_lock_name(vg, family))
 
     def forget_all(self) -> None:
         """What this process's death does: every count and claim goes

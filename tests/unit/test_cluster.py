@@ -233,13 +233,13 @@ def test_a_copy_holds_its_lock_until_the_tag_is_gone(drv, fake_vg,
     def look(point):
         if point == 'clone:active':
             worker = threading.Thread(target=lambda: seen.update(
-                mid_copy=family.copy_lock_is_held_elsewhere(lock)))
+                mid_copy=family.lock_is_held_elsewhere(lock)))
             worker.start()
             worker.join()
     drv.pause_hook = look
     drv.create_cloned_volume(dst, src)
     assert seen == {'mid_copy': True}
-    assert family.copy_lock_is_held_elsewhere(lock) is False
+    assert family.lock_is_held_elsewhere(lock) is False
 
 
 @pytest.fixture
@@ -347,13 +347,13 @@ def test_the_first_user_claims_the_family_for_this_host():
     assert active.acquire(VG, VOL, ()) is False
     seen = []
     worker = threading.Thread(target=lambda: seen.append(
-        family.copy_lock_is_held_elsewhere(family.active_lock_name(VG, VOL))))
+        family.lock_is_held_elsewhere(family.active_lock_name(VG, VOL))))
     worker.start()
     worker.join()
     assert seen == [True]
     assert active.release(VG, VOL, ()) is False
     assert active.release(VG, VOL, ()) is True
-    assert family.copy_lock_is_held_elsewhere(
+    assert family.lock_is_held_elsewhere(
         family.active_lock_name(VG, VOL)) is False
 
 
