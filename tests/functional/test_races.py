@@ -498,7 +498,7 @@ def _fail_one_step(env, sc, op, command, after):
     # and the next start finds nothing to repair
     found = w.restart_driver()
     assert found == {'incomplete': [], 'removed': [], 'deactivated': [],
-                     'removed_dm': []}
+                     'removed_dm': [], 'in_flight': [], 'live_owner': []}
 
 
 def data_ok(w, sc, skip_snapshot=False) -> bool:

@@ -127,7 +127,8 @@ def test_storm(storm_world, second_host, run):
     log = WriteLog()
     if second_host != NODE:
         # One service writes a VG: another service name is refused...
-        with pytest.raises(Exception, match='only one service'):
+        with pytest.raises(Exception,
+                           match='one service, or one Cinder cluster'):
             w.make_driver(host=second_host)
     # ...but one name running on two hosts (a failover pair whose fencing
     # failed) cannot be told apart; the VG lock still serialises them.
