@@ -12,9 +12,10 @@
 
 """Who owns a copy in flight, and whether a coordination backend is shared.
 
-Several cinder-volume services may one day write one VG (issue 11); a
-service that starts must then tell a copy that a dead service left from a
-copy that a live peer is still running. Two facts decide it, and neither
+The services of one Cinder cluster write one VG together
+(doc/source/admin/active-active.rst); a service that starts must tell a
+copy that a dead service left from a copy that a live peer is still
+running. Two facts decide it, and neither
 lives in one process's memory:
 
 * the **owner tag** ``cslvm-owner=<service>`` that the copy's new LV gets

@@ -899,18 +899,25 @@ class SharedLVMDriver(manage.ManageMixin, driver.VolumeDriver):
             raise exc.InvalidRequest(
                 reason='volume %s (%d GiB) is smaller than its source '
                        '(%d GiB)' % (volume.id, volume.size, src_size_gb))
-        with self._copy_lock(volume.name):
-            lease = self._start_copy(volume.name, volume.size, family_name,
-                                     what, decide, point, tags,
-                                     source or self)
+        self._copy_into_new(volume.name, volume.size, src_size_gb,
+                            family_name, what, decide, point, tags, source)
+
+    def _copy_into_new(self, new_lv: str, size_gb: int, src_size_gb: int,
+                       family_name: str, what: str, decide, point: str,
+                       tags: tuple, source=None) -> None:
+        """Under *new_lv*'s copy lock: create it, copy *src_size_gb* GiB
+        of the source into it, mark it complete; undo on failure."""
+        with self._copy_lock(new_lv):
+            lease = self._start_copy(new_lv, size_gb, family_name, what,
+                                     decide, point, tags, source or self)
             try:
                 with lease:
                     self._pause('%s:active' % point)
-                    self._copy_to_new(lease, volume.name, src_size_gb)
-                self._mark_complete(volume.name)
+                    self._copy_to_new(lease, new_lv, src_size_gb)
+                self._mark_complete(new_lv)
             except Exception:
                 with excutils.save_and_reraise_exception():
-                    self._undo_create(volume.name, what)
+                    self._undo_create(new_lv, what)
 
     def _owner_tag(self) -> str:
         """Names this service on a copy's new LV (cluster.py)."""
@@ -1024,18 +1031,9 @@ class SharedLVMDriver(manage.ManageMixin, driver.VolumeDriver):
 
     def _create_copy_as(self, size_gb: int, new_lv: str, family_name: str,
                         what: str, decide) -> None:
-        with self._copy_lock(new_lv):
-            lease = self._start_copy(new_lv, size_gb, family_name, what,
-                                     decide, 'copy-snapshot',
-                                     (COPY_SNAPSHOT_TAG, INCOMPLETE_TAG))
-            try:
-                with lease:
-                    self._pause('copy-snapshot:active')
-                    self._copy_to_new(lease, new_lv, size_gb)
-                self._mark_complete(new_lv)
-            except Exception:
-                with excutils.save_and_reraise_exception():
-                    self._undo_create(new_lv, what)
+        self._copy_into_new(new_lv, size_gb, size_gb, family_name, what,
+                            decide, 'copy-snapshot',
+                            (COPY_SNAPSHOT_TAG, INCOMPLETE_TAG))
 
     @pools.routed
     @_lvm_errors
